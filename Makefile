@@ -1,0 +1,72 @@
+# Two commands for users: `make run` and `make test`. Both set everything up first
+# (system packages when root, uv, the locked virtual environment) and are quick when done.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON     ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION ?= 0.13.9
+STAMPS     := .make
+VENV       := .venv
+BIN        := $(VENV)/bin
+# System packages: python venv support for bootstrapping uv.
+APT_PACKAGES := python3-venv python3-pip ca-certificates
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_LOGGING_EXTRA_LOGGERS := volpred
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+export OMP_NUM_THREADS ?= 1
+
+UV := $(shell command -v uv 2>/dev/null || echo $(STAMPS)/tools/bin/uv)
+
+.PHONY: help setup run test test-unit test-integration lint clean-data benchmark-ingest
+
+help:
+	@echo "make run    set up, then run the whole pipeline on the offline sample source"
+	@echo "make test   set up, then run unit and integration tests"
+	@echo "make lint   ruff"
+
+$(STAMPS)/apt.stamp:
+	@mkdir -p $(STAMPS)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+		if [ -n "$$missing" ]; then \
+			echo "apt-get install $$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		fi; \
+	else \
+		echo "not root (or no apt-get): assuming system packages are present: $(APT_PACKAGES)"; \
+	fi
+	@touch $@
+
+$(STAMPS)/tools/bin/uv: $(STAMPS)/apt.stamp
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (install python3.11)"; exit 1; }
+	$(PYTHON) -m venv $(STAMPS)/tools
+	$(STAMPS)/tools/bin/pip install -q "uv==$(UV_VERSION)"
+
+$(STAMPS)/venv.stamp: pyproject.toml uv.lock $(STAMPS)/apt.stamp | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+setup: $(STAMPS)/venv.stamp
+
+run: setup
+	$(BIN)/volpred run
+
+test: setup
+	$(BIN)/pytest
+
+test-unit: setup
+	$(BIN)/pytest -m "not integration"
+
+test-integration: setup
+	$(BIN)/pytest -m integration
+
+lint: setup
+	$(BIN)/ruff check src flows tests benchmarks
+	$(BIN)/ruff format --check src flows tests benchmarks
+
+benchmark-ingest: setup
+	$(BIN)/python benchmarks/ingest_clean.py $(ARGS)

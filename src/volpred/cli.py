@@ -1,0 +1,140 @@
+"""`volpred`: one command per pipeline stage, and `run` for the whole flow.
+
+Flags override `VOLPRED_*` env vars, which override defaults (see `volpred.config`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from volpred.config import Settings, get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+log = logging.getLogger("volpred")
+
+Source = Annotated[
+    str | None, typer.Option("--source", "-s", help="sample | csv | fred | stooq | live")
+]
+CsvPath = Annotated[Path | None, typer.Option("--path", help="CSV file for --source csv")]
+Start = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="first date")]
+End = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="last date")]
+DataDir = Annotated[Path | None, typer.Option(help="checkpoint folder (VOLPRED_DATA_DIR)")]
+
+
+def _as_date(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def _settings(**flags: Any) -> Settings:
+    try:
+        return get_settings(**flags)
+    except ValueError as exc:  # pydantic's message names the field
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=Settings().log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _fail(exc: Exception) -> None:
+    typer.secho(f"error: {exc}", fg="red", err=True)
+    raise typer.Exit(1)
+
+
+def _prefect_offline_defaults() -> None:
+    """No telemetry; and a temporary server's first start migrates its database, which can
+    take longer than Prefect's 20 s default on a busy 2-core machine."""
+    for key, value in {
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    }.items():
+        os.environ.setdefault(key, value)
+
+
+def _print(obj: Any) -> None:
+    typer.echo(json.dumps(obj, indent=2, default=str))
+
+
+@app.command()
+def ingest(
+    source: Source = None,
+    path: CsvPath = None,
+    start: Start = None,
+    end: End = None,
+    data_dir: DataDir = None,
+) -> None:
+    """ingest_data: fetch the source into data/raw_market.csv (+ .meta.json)."""
+    from volpred.ingest import ingest as run_ingest
+    from volpred.io import CheckpointWriteError
+    from volpred.sources import SourceError
+
+    _setup_logging()
+    settings = _settings(
+        source=source, csv_path=path, start=_as_date(start), end=_as_date(end), data_dir=data_dir
+    )
+    try:
+        _print(run_ingest(settings).as_dict())
+    except (SourceError, CheckpointWriteError) as exc:
+        _fail(exc)
+
+
+@app.command()
+def clean(data_dir: DataDir = None) -> None:
+    """clean_data: validate data/raw_market.csv, write data/cleaned_data.csv and its report."""
+    from volpred.clean import DataValidationError
+    from volpred.clean import clean as run_clean
+    from volpred.io import CheckpointWriteError
+
+    _setup_logging()
+    settings = _settings(data_dir=data_dir)
+    try:
+        result = run_clean(settings)
+    except (DataValidationError, CheckpointWriteError, FileNotFoundError) as exc:
+        _fail(exc)
+    _print(
+        {k: result.report[k] for k in ("rows_in", "rows_out", "first_date", "last_date")}
+        | {"path": str(result.path), "findings": len(result.findings)}
+    )
+
+
+@app.command()
+def run(
+    source: Source = None,
+    path: CsvPath = None,
+    start: Start = None,
+    end: End = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the whole pipeline as a Prefect flow (local mode unless PREFECT_API_URL is set)."""
+    _prefect_offline_defaults()
+    _settings(source=source, csv_path=path, data_dir=data_dir)  # fail fast on bad flags
+    from flows.pipeline import volpred_pipeline
+
+    state = volpred_pipeline(
+        source=source,
+        csv_path=path,
+        start=_as_date(start),
+        end=_as_date(end),
+        data_dir=data_dir,
+        return_state=True,
+    )
+    if not state.is_completed():
+        _fail(RuntimeError(f"flow run ended {state.name}: {state.message}"))
+    _print(state.result())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,90 @@
+"""The one typed settings object: defaults here, `VOLPRED_*` env vars override them, CLI flags
+override env."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SourceName = Literal["sample", "csv", "fred", "stooq", "live"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VOLPRED_", extra="ignore")
+
+    # Where checkpoints live.
+    data_dir: Path = Path("data")
+    artifacts_dir: Path = Path("artifacts")
+
+    # Which source ingest_data reads, and its options.
+    source: SourceName = "sample"
+    csv_path: Path = Path("/data/raw_market.csv")
+    start: date | None = Field(None, description="First date kept (inclusive); None = source's own")
+    end: date | None = Field(None, description="Last date kept (inclusive); None = today")
+    sample_start: date = date(1990, 1, 2)
+    sample_end: date = date(2025, 12, 31)
+    fred_start: date = date(1990, 1, 1)
+    stooq_api_key: SecretStr | None = None
+    stooq_url: str = "https://stooq.com/q/d/l/"
+    stooq_symbol: str = "^spx"
+
+    # Network behaviour: short timeouts and a few retries, unlike pandas-datareader's 4 x 30 s.
+    http_timeout: float = Field(15.0, gt=0)
+    http_retries: int = Field(3, ge=0)
+    http_backoff: float = Field(1.0, ge=0, description="seconds; doubles each retry")
+    overlap_days: int = Field(5, ge=1, description="days re-fetched before the last stored date")
+
+    # Cleaning and features.
+    ffill_limit: int = Field(5, ge=0, description="longest VIX/rate gap (trading days) filled")
+    max_close_jump: float = Field(
+        0.4,
+        gt=0,
+        description="|log(close / median of the 5 closes before)| above this is a bad print",
+    )
+    min_clean_rows: int = Field(126, ge=1, description="fewer rows after cleaning is an error")
+    horizon: int = Field(21, ge=1, description="forecast horizon in trading days")
+    seed: int = 20_240_101
+    log_level: str = "INFO"
+
+    # Services started by later stages.
+    api_host: str = "127.0.0.1"
+    api_port: int = 5000
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = 8501
+
+    @cached_property
+    def raw_path(self) -> Path:
+        return self.data_dir / "raw_market.csv"
+
+    @cached_property
+    def raw_meta_path(self) -> Path:
+        return self.data_dir / "raw_market.meta.json"
+
+    @cached_property
+    def cleaned_path(self) -> Path:
+        return self.data_dir / "cleaned_data.csv"
+
+    @cached_property
+    def cleaned_parquet_path(self) -> Path:
+        return self.data_dir / "cleaned_data.parquet"
+
+    @cached_property
+    def cleaning_report_path(self) -> Path:
+        return self.data_dir / "cleaning_report.json"
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """Apply CLI flags on top of env/defaults; `None` means "flag not given"."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if not given:
+            return self
+        merged = self.model_dump() | given
+        return Settings.model_validate(merged)
+
+
+def get_settings(**overrides: Any) -> Settings:
+    return Settings().with_overrides(**overrides)

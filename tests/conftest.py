@@ -1,0 +1,70 @@
+"""Shared fixtures: small canonical raw frames made here (never real data), isolated settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from volpred.config import Settings
+from volpred.schema import conform
+
+
+def make_raw(n: int = 300, seed: int = 0, start: date = date(2020, 1, 1)) -> pl.DataFrame:
+    """A coherent random-walk market: enough to exercise cleaning and features."""
+    rng = np.random.default_rng(seed)
+    dates = pl.date_range(start, date(2100, 1, 1), "1d", eager=True)
+    dates = dates.filter(dates.dt.weekday() <= 5).head(n)
+    ret = rng.normal(0.0003, 0.01, n)
+    close = 100 * np.exp(np.cumsum(ret))
+    open_ = np.r_[100.0, close[:-1]] * np.exp(rng.normal(0, 0.002, n))
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.004, n)))
+    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.004, n)))
+    vix = 15 + 10 * np.abs(np.sin(np.arange(n) / 40)) + rng.normal(0, 0.5, n)
+    dgs10 = 3 + np.cumsum(rng.normal(0, 0.02, n))
+    dgs2 = dgs10 - 1 + np.cumsum(rng.normal(0, 0.01, n))
+    return conform(
+        pl.DataFrame(
+            {
+                "date": dates,
+                "spx_open": open_,
+                "spx_high": high,
+                "spx_low": low,
+                "spx_close": close,
+                "spx_volume": rng.uniform(1e9, 3e9, n),
+                "vix_open": vix,
+                "vix_high": vix + 1,
+                "vix_low": vix - 1,
+                "vix_close": vix,
+                "dgs10": dgs10.round(2),
+                "dgs2": dgs2.round(2),
+                "t10y2y": (dgs10.round(2) - dgs2.round(2)).round(2),
+            }
+        )
+    )
+
+
+@pytest.fixture
+def raw_frame() -> pl.DataFrame:
+    return make_raw()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for key in [k for k in __import__("os").environ if k.startswith("VOLPRED_")]:
+        monkeypatch.delenv(key)
+    return Settings(data_dir=tmp_path / "data", artifacts_dir=tmp_path / "artifacts")
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path) -> Callable[[str, str], Path]:
+    def write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write

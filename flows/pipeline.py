@@ -21,11 +21,25 @@ from prefect import flow, task  # noqa: E402
 from volpred.clean import clean  # noqa: E402
 from volpred.config import Settings, SourceName  # noqa: E402
 from volpred.ingest import ingest  # noqa: E402
+from volpred.sources import INCREMENTAL, SourceError  # noqa: E402
 
 RESULT = {"persist_result": True, "result_serializer": "json"}
 
 
-@task(name="ingest_data", retries=2, retry_delay_seconds=[5, 30], timeout_seconds=900, **RESULT)
+def _is_network_failure(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a download that failed (outage, rate limit), never a file that does not parse."""
+    exc = state.result(raise_on_failure=False)
+    return isinstance(exc, SourceError) and exc.source in INCREMENTAL
+
+
+@task(
+    name="ingest_data",
+    retries=2,
+    retry_delay_seconds=[10, 60],
+    retry_condition_fn=_is_network_failure,
+    timeout_seconds=900,
+    **RESULT,
+)
 def ingest_data(settings: Settings) -> dict[str, Any]:
     return ingest(settings).as_dict()
 

@@ -27,6 +27,7 @@ CsvPath = Annotated[Path | None, typer.Option("--path", help="CSV file for --sou
 Start = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="first date")]
 End = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="last date")]
 DataDir = Annotated[Path | None, typer.Option(help="checkpoint folder (VOLPRED_DATA_DIR)")]
+ArtifactsDir = Annotated[Path | None, typer.Option(help="model folder (VOLPRED_ARTIFACTS_DIR)")]
 
 
 def _as_date(value: datetime | None) -> date | None:
@@ -117,6 +118,8 @@ def run(
     start: Start = None,
     end: End = None,
     data_dir: DataDir = None,
+    artifacts_dir: ArtifactsDir = None,
+    refresh: Annotated[bool, typer.Option(help="ignore cached checkpoints")] = False,
 ) -> None:
     """Run the whole pipeline as a Prefect flow (local mode unless PREFECT_API_URL is set)."""
     _prefect_offline_defaults()
@@ -129,6 +132,8 @@ def run(
         start=_as_date(start),
         end=_as_date(end),
         data_dir=data_dir,
+        artifacts_dir=artifacts_dir,
+        refresh=refresh,
         return_state=True,
     )
     if not state.is_completed():

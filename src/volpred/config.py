@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     # Where checkpoints live.
     data_dir: Path = Path("data")
     artifacts_dir: Path = Path("artifacts")
+    results_dir: Path = Field(Path("results"), description="Prefect task results (the cache)")
+    results_block: str | None = Field(
+        None, description="a saved Prefect storage block (e.g. 's3-bucket/volpred') instead"
+    )
+    lock_timeout: float = Field(3600, ge=0, description="seconds a run waits for another")
 
     # Which source ingest_data reads, and its options.
     source: SourceName = "sample"

@@ -1,0 +1,95 @@
+"""What each checkpoint depends on, hashed: the flow's cache keys.
+
+A stage is skipped only when its inputs' *content*, its parameters and the code that computes
+it are all unchanged. Keys hash file contents rather than Python objects because a DataFrame
+passed as a task input hashes differently on every run (Prefect issues 16185, 17547).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from volpred.config import Settings
+from volpred.io import sha256_file
+
+EXCHANGE_TZ = ZoneInfo("America/New_York")
+#: The modules whose code determines each stage's output.
+STAGE_MODULES: dict[str, list[str]] = {
+    "ingest": ["volpred.ingest", "volpred.rawcsv", "volpred.schema", "volpred.sources"],
+    "clean": ["volpred.clean", "volpred.features", "volpred.rawcsv", "volpred.schema"],
+    "train": ["volpred.train", "volpred.models", "volpred.features"],
+}
+#: The settings each stage reads (secrets excluded: a key changes access, not the data).
+STAGE_SETTINGS: dict[str, list[str]] = {
+    "ingest": [
+        "source",
+        "csv_path",
+        "start",
+        "end",
+        "sample_start",
+        "sample_end",
+        "fred_start",
+        "stooq_url",
+        "stooq_symbol",
+        "seed",
+    ],
+    "clean": ["ffill_limit", "max_close_jump", "min_clean_rows", "horizon"],
+    "train": ["horizon", "seed", "refit_every", "min_train_years", "interval_level"],
+}
+
+
+def digest(*parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def code_hash(stage: str) -> str:
+    """Hash of the source files of the stage's modules (a package counts all its files)."""
+    digest_ = hashlib.sha256()
+    for name in STAGE_MODULES[stage]:
+        module = importlib.import_module(name)
+        origin = Path(module.__file__ or "")
+        files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+        for file in files:
+            digest_.update(file.read_bytes())
+    return digest_.hexdigest()[:32]
+
+
+def stage_params(settings: Settings, stage: str) -> dict[str, Any]:
+    return {name: getattr(settings, name, None) for name in STAGE_SETTINGS[stage]}
+
+
+def trading_date(now: datetime | None = None) -> date:
+    """The exchange's calendar date, so that a scheduled run fetches once per trading day."""
+    return (now or datetime.now(EXCHANGE_TZ)).astimezone(EXCHANGE_TZ).date()
+
+
+def ingest_key(settings: Settings, now: datetime | None = None) -> str:
+    """Source, its parameters and the trading date; a CSV source also by its content."""
+    content = None
+    if settings.source == "csv" and settings.csv_path.is_file():
+        content = sha256_file(settings.csv_path)
+    return "ingest-" + digest(
+        stage_params(settings, "ingest"), trading_date(now), content, code_hash("ingest")
+    )
+
+
+def stage_key(stage: str, settings: Settings, input_path: Path) -> str:
+    """Content of the stage's input file, the stage's parameters and its code."""
+    content = sha256_file(input_path) if Path(input_path).is_file() else "missing"
+    return f"{stage}-" + digest(content, stage_params(settings, stage), code_hash(stage))
+
+
+def outputs_intact(result: dict[str, Any]) -> bool:
+    """Whether every file a (possibly cached) result names still has the recorded content."""
+    for output in result.get("outputs", []):
+        path = Path(output["path"])
+        if not path.is_file() or sha256_file(path) != output["sha256"]:
+            return False
+    return True

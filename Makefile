@@ -21,11 +21,13 @@ export OMP_NUM_THREADS ?= 1
 
 UV := $(shell command -v uv 2>/dev/null || echo $(STAMPS)/tools/bin/uv)
 
-.PHONY: help setup run test test-unit test-integration lint clean-data benchmark-ingest
+.PHONY: help setup run test test-unit test-integration lint serve stop benchmark-ingest
 
 help:
 	@echo "make run    set up, then run the whole pipeline on the offline sample source"
 	@echo "make test   set up, then run unit and integration tests"
+	@echo "make serve  local Prefect server + work pool + deployment + worker (UI :4200)"
+	@echo "make stop   stop everything volpred started in the background"
 	@echo "make lint   ruff"
 
 $(STAMPS)/apt.stamp:
@@ -63,6 +65,12 @@ test-unit: setup
 
 test-integration: setup
 	$(BIN)/pytest -m integration
+
+serve: setup
+	$(BIN)/volpred serve
+
+stop:
+	@if [ -x $(BIN)/volpred ]; then $(BIN)/volpred stop; fi
 
 lint: setup
 	$(BIN)/ruff check src flows tests benchmarks

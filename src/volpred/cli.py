@@ -141,5 +141,27 @@ def run(
     _print(state.result())
 
 
+@app.command()
+def serve() -> None:
+    """Start a local Prefect server, create the work pool, deploy, and start a worker."""
+    from volpred.orchestration import serve as run_serve
+    from volpred.services import ServiceError
+
+    _setup_logging()
+    try:
+        _print(run_serve(_settings()))
+    except ServiceError as exc:
+        _fail(exc)
+
+
+@app.command()
+def stop() -> None:
+    """Stop every background service volpred started (worker, server, API, dashboard)."""
+    from volpred.orchestration import stop_all
+
+    _setup_logging()
+    _print({"stopped": stop_all(_settings())})
+
+
 if __name__ == "__main__":
     app()

@@ -56,7 +56,11 @@ class Settings(BaseSettings):
     seed: int = 20_240_101
     log_level: str = "INFO"
 
-    # Services started by later stages.
+    # Services: the local Prefect server and worker (`volpred serve`), the API, the dashboard.
+    run_dir: Path = Field(Path("run"), description="pid files and service logs")
+    prefect_host: str = "127.0.0.1"
+    prefect_port: int = 4200
+    work_pool: str = "volpred-process"
     api_host: str = "127.0.0.1"
     api_port: int = 5000
     dashboard_host: str = "127.0.0.1"

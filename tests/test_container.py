@@ -1,0 +1,66 @@
+"""The Dockerfile, checked without a Docker daemon: lint it, and run what it runs."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCKERFILE = ROOT / "Dockerfile"
+pytestmark = pytest.mark.integration
+
+
+def run_commands() -> list[str]:
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    return [" ".join(m.split()) for m in re.findall(r"^RUN (.+)$", text, re.M)]
+
+
+def test_hadolint_passes():
+    hadolint = Path(sys.executable).with_name("hadolint")
+    result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("apt-cache") is None or not any(Path("/var/lib/apt/lists").glob("*Packages*")),
+    reason="needs Debian's apt-cache with package lists",
+)
+def test_every_system_package_exists_in_debian():
+    (install,) = [c for c in run_commands() if "apt-get install" in c]
+    packages = install.split("--no-install-recommends")[1].split("&&")[0].split()
+    result = subprocess.run(["apt-cache", "show", *packages], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for package in packages:
+        assert re.search(rf"^Package: {re.escape(package)}$", result.stdout, re.M), package
+
+
+def test_the_image_python_steps_work_in_a_clean_virtual_environment(tmp_path):
+    """Replays the Dockerfile's uv steps into a new environment and runs its entry point."""
+    uv = shutil.which("uv") or str(ROOT / ".make/tools/bin/uv")
+    venv = tmp_path / "venv"
+    env = os.environ | {"UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON": sys.executable}
+    steps = [c for c in run_commands() if c.startswith("uv sync")]
+    assert steps == ["uv sync --frozen --no-dev --no-install-project", "uv sync --frozen --no-dev"]
+    for step in steps:
+        result = subprocess.run(
+            [uv, *step.split()[1:]], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+    for command in (["volpred", "--help"], ["prefect", "--version"]):
+        result = subprocess.run(
+            [str(venv / "bin" / command[0]), *command[1:]], capture_output=True, text=True, env=env
+        )
+        assert result.returncode == 0, result.stderr
+    assert not (venv / "bin" / "pytest").exists()  # --no-dev: no test tools in the image
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import flows.pipeline"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr

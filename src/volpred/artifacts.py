@@ -1,0 +1,184 @@
+"""save_model / load_model: skops files, a model card, versions and a `latest` pointer.
+
+Layout under `artifacts_dir`:
+
+    models/<version>/trained_model.skops   every version ever saved (immutable)
+    models/<version>/model_card.json
+    latest                                 the served version's name (one line)
+    trained_model.skops, model_card.json   copies of the latest, the plan's paths
+
+A version directory is complete before it becomes visible (built under a temporary name, then
+renamed), and `latest` moves only after that, in one atomic write: a reader never sees a half
+model. Loading never unpickles: skops refuses any type outside `TRUSTED_TYPES`, and the file's
+sha256 must match its card, so a truncated or altered file is named and refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+
+from volpred.io import atomic_write_bytes, atomic_write_json, atomic_write_text, run_lock
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "trained_model.skops"
+CARD_FILE = "model_card.json"
+LATEST = "latest"
+#: Types beyond skops' built-in safe set that a volpred model file may contain. Anything else in
+#: a file (a tampered or foreign model) is refused before any object is built.
+TRUSTED_TYPES: list[str] = []
+LIBRARIES = ["volpred", "scikit-learn", "skops", "numpy", "polars", "arch", "prefect"]
+
+
+class ModelLoadError(RuntimeError):
+    """A model file could not be loaded safely; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    version: str
+    path: Path
+    card_path: Path
+    version_dir: Path
+    size_bytes: int
+    sha256: str
+
+
+def library_versions() -> dict[str, str]:
+    out = {}
+    for name in LIBRARIES:
+        with contextlib.suppress(PackageNotFoundError):
+            out[name] = package_version(name)
+    return out
+
+
+def new_version(now: datetime | None = None) -> str:
+    """Sortable: `YYYYMMDDTHHMMSSZ` (the saver adds `-2`, `-3`... within one second)."""
+    return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def save_model(model: Any, card: dict[str, Any], artifacts_dir: Path) -> SavedModel:
+    """Persist `model` and its card as a new version, then point `latest` at it."""
+    started = time.perf_counter()
+    data = sio.dumps(model)
+    check_types(sio.get_untrusted_types(data=data), "the model being saved")
+    models = artifacts_dir / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    with run_lock(artifacts_dir, "artifacts", timeout=600):
+        version = new_version()
+        base, n = version, 1
+        while (models / version).exists():
+            n += 1
+            version = f"{base}-{n}"
+        card = card | {
+            "version": version,
+            "saved_at": datetime.now(UTC).isoformat(),
+            "model_file": MODEL_FILE,
+            "model_sha256": _sha256(data),
+            "model_size_bytes": len(data),
+            "library_versions": library_versions(),
+        }
+        card_text = json.dumps(card, indent=2, sort_keys=True, default=str) + "\n"
+        staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=models))
+        try:
+            (staging / MODEL_FILE).write_bytes(data)
+            (staging / CARD_FILE).write_text(card_text, encoding="utf-8")
+            for f in (MODEL_FILE, CARD_FILE):
+                with open(staging / f, "rb") as fh:
+                    os.fsync(fh.fileno())
+            os.chmod(staging, 0o755)  # noqa: S103 - readable by the API's user, like models/
+            os.rename(staging, models / version)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        atomic_write_text(artifacts_dir / LATEST, version + "\n")
+        atomic_write_bytes(artifacts_dir / MODEL_FILE, data)
+        atomic_write_json(artifacts_dir / CARD_FILE, card)
+    saved = SavedModel(
+        version=version,
+        path=artifacts_dir / MODEL_FILE,
+        card_path=artifacts_dir / CARD_FILE,
+        version_dir=models / version,
+        size_bytes=len(data),
+        sha256=card["model_sha256"],
+    )
+    log.info(
+        "save_model: version %s -> %s (%d bytes) in %.2f s",
+        version,
+        saved.path,
+        saved.size_bytes,
+        time.perf_counter() - started,
+    )
+    return saved
+
+
+def check_types(found: list[str], what: str) -> None:
+    untrusted = sorted(set(found) - set(TRUSTED_TYPES))
+    if untrusted:
+        raise ModelLoadError(f"{what} holds types outside the trusted list: {untrusted}")
+
+
+def latest_version(artifacts_dir: Path) -> str:
+    pointer = artifacts_dir / LATEST
+    try:
+        version = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError as exc:
+        raise ModelLoadError(f"no model saved yet ({pointer} is missing)") from exc
+    if not version or not (artifacts_dir / "models" / version / MODEL_FILE).is_file():
+        raise ModelLoadError(f"{pointer} points to version {version!r}, which does not exist")
+    return version
+
+
+def read_card(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"model card {path} is unreadable: {exc}") from exc
+
+
+def load_file(path: Path, expected_sha256: str | None = None) -> Any:
+    """Load one skops file with the explicit trusted types, after checking its hash."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ModelLoadError(f"model file {path} is unreadable: {exc.strerror or exc}") from exc
+    if expected_sha256 is not None and _sha256(data) != expected_sha256:
+        raise ModelLoadError(
+            f"model file {path} does not match its model card (sha256 differs): "
+            "truncated or altered"
+        )
+    try:
+        check_types(sio.get_untrusted_types(data=data), f"model file {path}")
+        return sio.loads(data, trusted=TRUSTED_TYPES)
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parse failure means a damaged file
+        raise ModelLoadError(f"model file {path} is not a valid skops file: {exc}") from exc
+
+
+def load_version(artifacts_dir: Path, version: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """The model and card of `version` (default: `latest`), verified against each other."""
+    version = version or latest_version(artifacts_dir)
+    folder = artifacts_dir / "models" / version
+    card = read_card(folder / CARD_FILE)
+    model = load_file(folder / MODEL_FILE, card.get("model_sha256"))
+    return model, card

@@ -8,25 +8,28 @@ crashed run resumes after its last finished task.
 
 from __future__ import annotations
 
-import os
+import contextlib
+import logging
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Any
 
-# Route the package's own log lines into Prefect's run logs (must precede the prefect import).
-os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "volpred")
+from prefect import Task, flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.exceptions import FlowPauseTimeout, NotPausedError
+from prefect.flow_runs import pause_flow_run, resume_flow_run
+from prefect.input import RunInput
+from prefect.logging import get_run_logger
 
-import logging  # noqa: E402
-from datetime import date  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-from prefect import Task, flow, task  # noqa: E402
-from prefect.logging import get_run_logger  # noqa: E402
-
-from volpred import cachekeys  # noqa: E402
-from volpred.clean import clean  # noqa: E402
-from volpred.config import Settings, SourceName  # noqa: E402
-from volpred.ingest import ingest  # noqa: E402
-from volpred.io import run_lock, sha256_file  # noqa: E402
-from volpred.sources import INCREMENTAL, SourceError  # noqa: E402
+from volpred import cachekeys, candidate
+from volpred.clean import clean
+from volpred.config import Settings, SourceName
+from volpred.ingest import ingest
+from volpred.io import run_lock, sha256_file
+from volpred.sources import INCREMENTAL, SourceError
 
 CHECKPOINT = {"persist_result": True, "result_serializer": "json"}
 
@@ -74,10 +77,138 @@ def clean_data(settings: Settings, raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@task(
+    name="train_model",
+    cache_key_fn=lambda ctx, p: cachekeys.stage_key(
+        "train", p["settings"], p["settings"].cleaned_parquet_path
+    ),
+    timeout_seconds=1800,
+    **CHECKPOINT,
+)
+def train_model(settings: Settings, cleaned: dict[str, Any]) -> dict[str, Any]:
+    result = candidate.train_candidate(settings)
+    folder = Path(result["dir"])
+    files = [candidate.MODEL, candidate.CARD, candidate.PREDICTIONS]
+    return result | {"outputs": [_output(folder / f) for f in files]}
+
+
+@task(name="save_model", cache_policy=NO_CACHE, timeout_seconds=300, **CHECKPOINT)
+def save_model(settings: Settings, trained: dict[str, Any], approved: bool) -> dict[str, Any]:
+    """Serve the candidate as a new version, unless it already is served or was declined."""
+    served = candidate.served_card(settings)
+    if served is not None and served.get("model_sha256") == trained["model_sha256"]:
+        get_run_logger().info(
+            "save_model: the candidate is already served as %s", served["version"]
+        )
+        return {"version": served["version"], "promoted": False, "reason": "already served"}
+    if not approved:
+        version = served["version"] if served else None
+        get_run_logger().warning("save_model: candidate not promoted; still serving %s", version)
+        return {"version": version, "promoted": False, "reason": "declined"}
+    saved = candidate.promote(settings)
+    return {
+        "version": saved.version,
+        "promoted": True,
+        "path": str(saved.path),
+        "size_bytes": saved.size_bytes,
+        "reason": "promoted",
+    }
+
+
+class PromotionDecision(RunInput):
+    """The analyst's answer in the Prefect UI."""
+
+    promote: bool = False
+    comment: str = ""
+
+
+def review_candidate(settings: Settings, require_approval: bool) -> bool:
+    """Promote automatically when not worse than the served model; otherwise ask an analyst.
+
+    The pause shows both models' metrics side by side and times out to keeping the current one.
+    """
+    logger = get_run_logger()
+    served = candidate.served_card(settings)
+    if served is None:
+        return True
+    comparison = candidate.compare(served, candidate.candidate_card(settings))
+    if comparison.not_worse and not require_approval:
+        return True
+    why = "approval required" if comparison.not_worse else "the candidate is worse on a metric"
+    description = (
+        f"**Promote the new model?** ({why}; served version {served['version']})\n\n"
+        + comparison.as_markdown()
+        + f"\n\nNo answer within {settings.approval_timeout:.0f} s keeps the current model."
+    )
+    # An expired Prefect pause fails the run, so the timeout is an automatic answer instead:
+    # "keep the current model", given just before Prefect's own (backstop) timeout.
+    flow_run_id = FlowRunContext.get().flow_run.id
+    default = threading.Timer(settings.approval_timeout, _keep_current, args=(flow_run_id,))
+    default.daemon = True
+    default.start()
+    try:
+        decision = pause_flow_run(
+            wait_for_input=PromotionDecision.with_initial_data(description=description),
+            timeout=int(settings.approval_timeout) + 300,
+        )
+    finally:
+        default.cancel()
+    logger.info("promotion decision: promote=%s (%s)", decision.promote, decision.comment)
+    if not decision.promote:
+        logger.warning("keeping model %s", served["version"])
+    return decision.promote
+
+
+def _keep_current(flow_run_id: Any) -> None:
+    with contextlib.suppress(NotPausedError, FlowPauseTimeout, RuntimeError):
+        resume_flow_run(
+            flow_run_id,
+            run_input={"promote": False, "comment": "no answer in time: kept the current model"},
+        )
+
+
+def publish(
+    settings: Settings,
+    raw: dict[str, Any],
+    cleaned: dict[str, Any],
+    trained: dict[str, Any],
+    saved: dict[str, Any],
+) -> None:
+    """Table and markdown artifacts in the Prefect UI: metrics against benchmarks, the run."""
+    headline = trained.get("headline", {}).get("overall", {})
+    rows = [
+        {"target": target, "model": name, **{k: v for k, v in m.items() if v is not None}}
+        for target in ("vol", "ret")
+        for name, m in headline.get(target, {}).items()
+    ]
+    if rows:
+        create_table_artifact(
+            key="walk-forward-metrics",
+            table=rows,
+            description=f"Out-of-sample metrics, {headline.get('first')} .. {headline.get('last')}",
+        )
+    synthetic = " (**synthetic sample data**)" if raw.get("synthetic") else ""
+    create_markdown_artifact(
+        key="run-summary",
+        markdown=(
+            f"# volpred run\n\n"
+            f"- data: `{raw['source']}`{synthetic}, {raw['first_date']} .. {raw['last_date']}, "
+            f"{raw['rows']} rows ({cleaned['rows_out']} after cleaning)\n"
+            f"- model: version `{saved.get('version')}` ({saved.get('reason')})\n"
+        ),
+    )
+
+
+def stored(step: Task, settings: Settings) -> Task:
+    """`step` persisting its result to the configured storage (a folder, or a storage block)."""
+    return step.with_options(
+        result_storage=settings.results_block or settings.results_dir.resolve()
+    )
+
+
 def checkpointed(step: Task, settings: Settings, refresh: bool, *args: Any) -> dict[str, Any]:
     """Run `step` through its cache; recompute when a cached result's files were changed."""
-    storage = settings.results_block or settings.results_dir.resolve()
-    step = step.with_options(result_storage=storage, refresh_cache=refresh or None)
+    step = stored(step, settings).with_options(refresh_cache=refresh or None)
     result = step(settings, *args)
     if not cachekeys.outputs_intact(result):
         get_run_logger().warning(
@@ -98,6 +229,7 @@ def volpred_pipeline(
     data_dir: Path | None = None,
     artifacts_dir: Path | None = None,
     results_dir: Path | None = None,
+    require_approval: bool = False,
 ) -> dict[str, Any]:
     settings = Settings().with_overrides(
         source=source,
@@ -112,7 +244,11 @@ def volpred_pipeline(
     with run_lock(settings.data_dir, "pipeline", settings.lock_timeout):
         raw = checkpointed(ingest_data, settings, refresh)
         cleaned = checkpointed(clean_data, settings, refresh, raw)
-    return {"raw": raw, "cleaned": cleaned}
+        trained = checkpointed(train_model, settings, refresh, cleaned)
+        approved = review_candidate(settings, require_approval)
+        saved = stored(save_model, settings)(settings, trained, approved)
+    publish(settings, raw, cleaned, trained, saved)
+    return {"raw": raw, "cleaned": cleaned, "trained": trained, "saved": saved}
 
 
 if __name__ == "__main__":

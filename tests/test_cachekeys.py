@@ -51,3 +51,11 @@ def test_outputs_intact(tmp_path):
     assert not cachekeys.outputs_intact(result)
     path.unlink()
     assert not cachekeys.outputs_intact(result)
+
+
+def test_keys_depend_on_where_the_checkpoints_live(settings, tmp_path):
+    other = settings.with_overrides(data_dir=tmp_path / "elsewhere")
+    assert cachekeys.ingest_key(settings) != cachekeys.ingest_key(other)
+    path = tmp_path / "raw.csv"
+    path.write_text("x")
+    assert cachekeys.stage_key("clean", settings, path) != cachekeys.stage_key("clean", other, path)

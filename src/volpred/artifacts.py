@@ -41,7 +41,10 @@ CARD_FILE = "model_card.json"
 LATEST = "latest"
 #: Types beyond skops' built-in safe set that a volpred model file may contain. Anything else in
 #: a file (a tampered or foreign model) is refused before any object is built.
-TRUSTED_TYPES: list[str] = []
+TRUSTED_TYPES: list[str] = [
+    "volpred.models.final.VolpredModel",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+]
 LIBRARIES = ["volpred", "scikit-learn", "skops", "numpy", "polars", "arch", "prefect"]
 
 
@@ -72,14 +75,25 @@ def new_version(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _sha256(data: bytes) -> str:
+def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def dumps(model: Any) -> bytes:
+    """skops bytes of `model`, refused if it holds a type the loader would not trust."""
+    data = sio.dumps(model)
+    check_types(sio.get_untrusted_types(data=data), "the model being saved")
+    return data
 
 
 def save_model(model: Any, card: dict[str, Any], artifacts_dir: Path) -> SavedModel:
     """Persist `model` and its card as a new version, then point `latest` at it."""
+    return save_bytes(dumps(model), card, artifacts_dir)
+
+
+def save_bytes(data: bytes, card: dict[str, Any], artifacts_dir: Path) -> SavedModel:
+    """`save_model` for an already serialised model (a candidate file, kept byte for byte)."""
     started = time.perf_counter()
-    data = sio.dumps(model)
     check_types(sio.get_untrusted_types(data=data), "the model being saved")
     models = artifacts_dir / "models"
     models.mkdir(parents=True, exist_ok=True)
@@ -93,7 +107,7 @@ def save_model(model: Any, card: dict[str, Any], artifacts_dir: Path) -> SavedMo
             "version": version,
             "saved_at": datetime.now(UTC).isoformat(),
             "model_file": MODEL_FILE,
-            "model_sha256": _sha256(data),
+            "model_sha256": sha256_bytes(data),
             "model_size_bytes": len(data),
             "library_versions": library_versions(),
         }
@@ -161,7 +175,7 @@ def load_file(path: Path, expected_sha256: str | None = None) -> Any:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ModelLoadError(f"model file {path} is unreadable: {exc.strerror or exc}") from exc
-    if expected_sha256 is not None and _sha256(data) != expected_sha256:
+    if expected_sha256 is not None and sha256_bytes(data) != expected_sha256:
         raise ModelLoadError(
             f"model file {path} does not match its model card (sha256 differs): "
             "truncated or altered"

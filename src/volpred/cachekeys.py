@@ -40,7 +40,16 @@ STAGE_SETTINGS: dict[str, list[str]] = {
         "seed",
     ],
     "clean": ["ffill_limit", "max_close_jump", "min_clean_rows", "horizon"],
-    "train": ["horizon", "seed", "refit_every", "min_train_years", "interval_level"],
+    "train": [
+        "horizon",
+        "seed",
+        "refit_every",
+        "min_train_years",
+        "selection_years",
+        "wf_gap",
+        "interval_level",
+        "interval_half_life_years",
+    ],
 }
 
 
@@ -62,7 +71,12 @@ def code_hash(stage: str) -> str:
 
 
 def stage_params(settings: Settings, stage: str) -> dict[str, Any]:
-    return {name: getattr(settings, name, None) for name in STAGE_SETTINGS[stage]}
+    """The stage's settings, and where it writes: a result cached for one data folder must
+    not stand in for another's."""
+    return {name: getattr(settings, name) for name in STAGE_SETTINGS[stage]} | {
+        "data_dir": settings.data_dir.resolve(),
+        "artifacts_dir": settings.artifacts_dir.resolve(),
+    }
 
 
 def trading_date(now: datetime | None = None) -> date:

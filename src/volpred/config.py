@@ -56,6 +56,22 @@ class Settings(BaseSettings):
     seed: int = 20_240_101
     log_level: str = "INFO"
 
+    # Training and promotion.
+    refit_every: int = Field(252, ge=21, description="walk-forward refit interval, trading days")
+    min_train_years: float = Field(9, gt=0, description="out-of-sample starts after this")
+    selection_years: float = Field(
+        4, ge=0, description="burn-in years of out-of-sample forecasts used only to choose models"
+    )
+    wf_gap: int | None = Field(None, description="rows between training targets and a test block")
+    interval_level: float = Field(0.8, gt=0, lt=1, description="prediction band coverage")
+    interval_half_life_years: float | None = Field(
+        3, description="recency weighting of the band's residuals (None: equal weights)"
+    )
+    train_jobs: int = Field(1, ge=1, description="threads for the walk-forward")
+    approval_timeout: float = Field(
+        3600, ge=0, description="seconds a paused run waits for an analyst, then keeps the model"
+    )
+
     # Services: the local Prefect server and worker (`volpred serve`), the API, the dashboard.
     run_dir: Path = Field(Path("run"), description="pid files and service logs")
     prefect_host: str = "127.0.0.1"

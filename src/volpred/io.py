@@ -36,12 +36,20 @@ def _temp_beside(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call `write(tmp_path)` then move the result over `path` in one atomic step."""
     path = Path(path)
     try:
         with _temp_beside(path) as tmp:
             write(tmp)
+            # mkstemp makes 0600 files; a checkpoint gets the usual mode, as `open` would give.
+            os.chmod(tmp, 0o666 & ~_umask())
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, path)

@@ -1,18 +1,33 @@
 import json
+import threading
+import time
+from datetime import date
 
 import polars as pl
 import pytest
 
-from tests.conftest import make_raw
 from tests.flows.conftest import task_states
+from volpred.sources.sample import simulate
 
 pytestmark = pytest.mark.integration
 
 
+#: A shorter synthetic history and fewer refits keep each training to seconds.
+FAST_TRAINING = {
+    "VOLPRED_SAMPLE_START": "2008-01-02",
+    "VOLPRED_MIN_TRAIN_YEARS": "5",
+    "VOLPRED_SELECTION_YEARS": "2",
+    "VOLPRED_REFIT_EVERY": "504",
+}
+
+
 @pytest.fixture
-def run_flow(tmp_path, settings):
+def run_flow(tmp_path, settings, monkeypatch):
     """Run the pipeline with this test's own data, artifacts and results folders."""
     from flows.pipeline import volpred_pipeline
+
+    for key, value in FAST_TRAINING.items():
+        monkeypatch.setenv(key, value)
 
     def run(**params):
         params = {
@@ -33,7 +48,7 @@ def test_sample_run_writes_the_plan_checkpoints(prefect_server, tmp_path, run_fl
     assert result["raw"]["source"] == "sample" and result["raw"]["synthetic"] is True
     raw = pl.read_csv(data / "raw_market.csv")
     cleaned = pl.read_csv(data / "cleaned_data.csv")
-    assert raw.height == result["raw"]["rows"] > 9000
+    assert raw.height == result["raw"]["rows"] > 4000
     assert cleaned.height == result["cleaned"]["rows_out"]
     meta = json.loads((data / "raw_market.meta.json").read_text())
     assert meta["synthetic"] is True and meta["uris"][0].startswith("sample://")
@@ -45,7 +60,13 @@ def test_second_run_is_served_from_checkpoints(prefect_server, tmp_path, run_flo
     assert set(task_states(first).values()) == {"Completed"}
     cleaned = (tmp_path / "data" / "cleaned_data.csv").read_bytes()
     second = run_flow()
-    assert set(task_states(second).values()) == {"Cached"}
+    assert task_states(second) == {
+        "ingest_data": "Cached",
+        "clean_data": "Cached",
+        "train_model": "Cached",
+        "save_model": "Completed",  # decides each run; here: nothing to do
+    }
+    assert second.result()["saved"]["reason"] == "already served"
     assert second.result()["cleaned"] == first.result()["cleaned"]
     assert (tmp_path / "data" / "cleaned_data.csv").read_bytes() == cleaned
     refreshed = run_flow(refresh=True)
@@ -65,7 +86,7 @@ def test_a_damaged_checkpoint_file_is_recomputed_not_trusted(prefect_server, tmp
 def test_bad_csv_fails_the_run_and_keeps_the_checkpoint(prefect_server, tmp_path, run_flow):
     data = tmp_path / "data"
     good = tmp_path / "good.csv"
-    make_raw(n=200).write_csv(good)
+    simulate(date(2008, 1, 2), date(2025, 12, 31), seed=7).write_csv(good)
     assert run_flow(source="csv", csv_path=good).is_completed()
     before = (data / "raw_market.csv").read_bytes()
     bad = tmp_path / "bad.csv"
@@ -75,3 +96,102 @@ def test_bad_csv_fails_the_run_and_keeps_the_checkpoint(prefect_server, tmp_path
     with pytest.raises(Exception, match=r"(?s)bad\.csv.*line 2, column 'spx_close'"):
         state.result()
     assert (data / "raw_market.csv").read_bytes() == before
+
+
+def _worse_served_card_cannot_lose(artifacts_dir):
+    """Make the served model's recorded metrics unbeatable, so any candidate looks worse."""
+    version = (artifacts_dir / "latest").read_text().strip()
+    card_path = artifacts_dir / "models" / version / "model_card.json"
+    card = json.loads(card_path.read_text())
+    overall = card["metrics"]["headline"]["overall"]
+    overall["vol"]["selected"].update(rmse=1e-6, qlike=1e-6)
+    card_path.write_text(json.dumps(card))
+    return version
+
+
+def test_crash_in_train_model_resumes_from_the_cleaned_checkpoint(
+    prefect_server, run_flow, monkeypatch
+):
+    from volpred import candidate
+
+    real_train = candidate.train
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("injected crash in train_model")
+
+    monkeypatch.setattr(candidate, "train", crash)
+    state = run_flow()
+    assert state.is_failed()
+    assert task_states(state)["train_model"] == "Failed"
+    monkeypatch.setattr(candidate, "train", real_train)
+    resumed = run_flow()
+    assert resumed.is_completed()
+    assert task_states(resumed) == {
+        "ingest_data": "Cached",
+        "clean_data": "Cached",
+        "train_model": "Completed",
+        "save_model": "Completed",
+    }
+
+
+def test_promotion_waits_for_an_analyst_and_times_out_to_the_current_model(
+    prefect_server, tmp_path, run_flow, monkeypatch
+):
+    artifacts = tmp_path / "artifacts"
+    first = run_flow()
+    assert first.result()["saved"]["promoted"] is True
+    served = _worse_served_card_cannot_lose(artifacts)
+    monkeypatch.setenv("VOLPRED_APPROVAL_TIMEOUT", "3")
+    monkeypatch.setenv("VOLPRED_INTERVAL_LEVEL", "0.79")  # a different candidate model
+    second = run_flow()
+    assert second.is_completed(), second.message
+    assert second.result()["saved"] == {
+        "version": served,
+        "promoted": False,
+        "reason": "declined",
+    }
+    assert (artifacts / "latest").read_text().strip() == served
+
+
+def _approve_when_paused(decision: dict, deadline_s: float = 240) -> threading.Thread:
+    """Play the analyst: wait for a paused run, then answer its promotion form."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.flow_runs import resume_flow_run
+
+    def answer():
+        paused = FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+        )
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            with get_client(sync_client=True) as client:
+                runs = client.read_flow_runs(flow_run_filter=paused)
+            if runs:
+                resume_flow_run(runs[0].id, run_input=decision)
+                return
+            time.sleep(0.5)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_required_approval_promotes_when_the_analyst_says_so(
+    prefect_server, tmp_path, run_flow, monkeypatch
+):
+    first = run_flow()
+    served = first.result()["saved"]["version"]
+    monkeypatch.setenv("VOLPRED_INTERVAL_LEVEL", "0.79")  # a different candidate model
+    analyst = _approve_when_paused({"promote": True, "comment": "reviewed the residuals"})
+    second = run_flow(require_approval=True)
+    analyst.join(5)
+    assert second.is_completed(), second.message
+    saved = second.result()["saved"]
+    assert saved["promoted"] is True and saved["version"] != served
+    assert (tmp_path / "artifacts" / "latest").read_text().strip() == saved["version"]

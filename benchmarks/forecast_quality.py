@@ -1,0 +1,154 @@
+"""Walk-forward forecast quality: every model and benchmark, both targets, overall and recent.
+
+    python benchmarks/forecast_quality.py --data PATH [--since 2010] [--refit-every 252]
+                                          [--jobs 1] [--json metrics.json]
+
+PATH is a raw market CSV in the canonical schema (e.g. the shared 1990-2018 file); it is read,
+cleaned and featurised exactly as the pipeline does, then `volpred.train.train` runs the
+walk-forward and the final fit. Prints: V table (RMSE in vol points), R table (RMSE in %),
+per-year V against HAR, band coverage, the final configuration and the runtime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from volpred.clean import build_table  # noqa: E402
+from volpred.config import Settings  # noqa: E402
+from volpred.rawcsv import read_raw_csv  # noqa: E402
+from volpred.train import train  # noqa: E402
+
+
+def _f(x: float | None, fmt: str) -> str:
+    return "n/a" if x is None else format(x, fmt)
+
+
+def vol_table(sample: dict) -> str:
+    v = sample["vol"]
+    har = v["har"]
+    lines = [
+        f"  {'model':10s} {'RMSE':>6s} {'vsHAR':>7s} {'MAE':>6s} {'R2':>6s} {'QLIKE':>7s} "
+        f"{'vsHAR':>7s} {'DM-MSE t':>8s} {'p':>6s} {'DM-QL t':>7s} {'p':>6s}"
+    ]
+    for name, m in v.items():
+        dm, dq = m.get("dm_mse") or {}, m.get("dm_qlike") or {}
+        lines.append(
+            f"  {name:10s} {100 * m['rmse']:6.3f} {m['rmse'] / har['rmse'] - 1:+7.1%} "
+            f"{100 * m['mae']:6.3f} {m['r2']:6.3f} {m['qlike']:7.4f} "
+            f"{m['qlike'] / har['qlike'] - 1:+7.1%} {_f(dm.get('t'), '8.2f')} "
+            f"{_f(dm.get('p'), '6.3f')} {_f(dq.get('t'), '7.2f')} {_f(dq.get('p'), '6.3f')}"
+        )
+    return "\n".join(lines)
+
+
+def ret_table(sample: dict) -> str:
+    lines = [
+        f"  {'model':10s} {'RMSE%':>6s} {'R2':>7s} {'R2oos/HM':>9s} {'R2oos/0':>8s} "
+        f"{'DM t':>6s} {'p':>6s} {'CW t':>6s} {'CW p':>6s} {'hit':>6s}"
+    ]
+    for name, m in sample["ret"].items():
+        dm, cw = m.get("dm_mse") or {}, m.get("clark_west") or {}
+        lines.append(
+            f"  {name:10s} {100 * m['rmse']:6.3f} {m['r2']:7.4f} "
+            f"{_f(m['oos_r2']['hist_mean'], '+9.4f')} {_f(m['oos_r2']['zero'], '+8.4f')} "
+            f"{_f(dm.get('t'), '6.2f')} {_f(dm.get('p'), '6.3f')} {_f(cw.get('t'), '6.2f')} "
+            f"{_f(cw.get('p'), '6.3f')} {m['hit_rate']:6.3f}"
+        )
+    return "\n".join(lines)
+
+
+def per_year(metrics: dict) -> str:
+    years = metrics["by_year"]
+    models = [m for m in next(iter(years.values()))["vol"] if m != "har"]
+    head = f"  {'year':4s} " + " ".join(f"{m:>8s}" for m in models) + "   QLIKE sel  cover V/R"
+    lines = [head]
+    wins = dict.fromkeys(models, 0)
+    for year, s in years.items():
+        har = s["vol"]["har"]
+        cells = []
+        for m in models:
+            change = s["vol"][m]["rmse"] / har["rmse"] - 1
+            wins[m] += change < 0
+            cells.append(f"{change:+8.1%}")
+        q = s["vol"]["selected"]["qlike"] / har["qlike"] - 1
+        cov = s.get("intervals", {})
+        lines.append(
+            f"  {year:4s} " + " ".join(cells) + f"   {q:+8.1%}   "
+            f"{_f(cov.get('vol_coverage'), '.2f')}/{_f(cov.get('ret_coverage'), '.2f')}"
+        )
+    lines.append(f"  {'wins':4s} " + " ".join(f"{wins[m]:>5d}/{len(years):<2d}" for m in models))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--since", type=int, default=2010)
+    parser.add_argument("--refit-every", type=int, default=252)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--json", type=Path, default=None, help="also write the metrics here")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    parsed = read_raw_csv(args.data)
+    table, _ = build_table(parsed.frame, Settings())
+    prep = time.perf_counter() - started
+    result = train(table, Settings(), refit_every=args.refit_every, n_jobs=args.jobs)
+    metrics = result.metrics
+    since = f"from_{args.since}"
+    if since not in metrics:
+        from volpred.models.evaluation import evaluate
+
+        metrics[since] = evaluate(result.walkforward, since=args.since)[since]
+
+    cfg = result.hyperparameters["walkforward"]
+    print(f"data {args.data}: {table.height} rows {table['date'].min()}..{table['date'].max()}")
+    print(
+        f"walk-forward: refit every {cfg['refit_every']} rows, gap {cfg['gap']}, horizon "
+        f"{cfg['horizon']}, OOS from year {cfg['min_train_years'] + 1:g}, burn-in "
+        f"{cfg['selection_years']:g} y for selection; {cfg['n_jobs']} threads"
+    )
+    for key in ("overall", since):
+        s = metrics[key]
+        print(
+            f"\n== V (target_vol; RMSE/MAE in vol points), {key}: {s['n']} rows "
+            f"{s['first']}..{s['last']}; DM vs HAR, Newey-West lags {metrics['lags']}"
+        )
+        print(vol_table(s))
+        print(f"\n== R (target_ret; RMSE in %), {key}; DM and Clark-West vs historical mean")
+        print(ret_table(s))
+        iv = s.get("intervals", {})
+        print(
+            f"\n  80% bands: vol coverage {_f(iv.get('vol_coverage'), '.3f')}, "
+            f"ret coverage {_f(iv.get('ret_coverage'), '.3f')}; mean width vol "
+            f"{_f(iv.get('vol_mean_width'), '.4f')}, ret {_f(iv.get('ret_mean_width'), '.4f')}"
+        )
+    print(
+        "\n== V per year: RMSE change vs HAR (negative = better), selected QLIKE change, "
+        "band coverage"
+    )
+    print(per_year(metrics))
+    final = result.model.info
+    print(f"\nfinal model: {result.model!r}; choice {final['choice']}")
+    print(
+        f"dropped features: {final['dropped_features']}; trained on {final['train_rows']} rows "
+        f"{final['train_start']}..{final['train_end']}"
+    )
+    print(
+        f"runtime: data {prep:.1f} s, walk-forward {metrics['walkforward_seconds']:.1f} s, "
+        f"train total {result.seconds:.1f} s"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(metrics, indent=1, allow_nan=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""The train_model checkpoint and the promotion rule.
+
+train_model leaves a *candidate* under `artifacts/candidate/`: the fitted model (skops), its
+draft model card with every walk-forward metric, and the out-of-sample predictions. save_model
+turns a candidate into a served version (`artifacts.save_model`) when it is not worse than the
+served one, or when an analyst approves it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from volpred import artifacts
+from volpred.config import Settings
+from volpred.features import TARGETS
+from volpred.io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_parquet,
+    read_json,
+    sha256_file,
+)
+from volpred.train import TrainResult, train
+
+log = logging.getLogger(__name__)
+
+MODEL = "trained_model.skops"
+CARD = "model_card.json"
+PREDICTIONS = "oos_predictions.parquet"
+
+
+def candidate_dir(settings: Settings) -> Path:
+    return settings.artifacts_dir / "candidate"
+
+
+def build_card(result: TrainResult, settings: Settings) -> dict[str, Any]:
+    """Everything a reviewer needs to judge the model, minus what the saver adds (version)."""
+    report = read_json(settings.cleaning_report_path) or {}
+    return {
+        "trained_at": datetime.now(UTC).isoformat(),
+        "data": {
+            "source": report.get("source", "unknown"),
+            "synthetic": bool(report.get("synthetic", False)),
+            "first_date": report.get("first_date"),
+            "last_date": report.get("last_date"),
+            "rows": report.get("rows_out"),
+            "cleaned_sha256": sha256_file(settings.cleaned_path),
+        },
+        "feature_names": list(result.model.feature_names),
+        "targets": dict(TARGETS),
+        "horizon": settings.horizon,
+        "hyperparameters": result.hyperparameters,
+        # Per-block coefficients stay in the hyperparameters; the card keeps every metric.
+        "metrics": {k: v for k, v in result.metrics.items() if k != "blocks"},
+        "train_seconds": round(result.seconds, 2),
+    }
+
+
+def train_candidate(settings: Settings) -> dict[str, Any]:
+    """Train from the cleaned checkpoint and write the candidate; returns its files' hashes."""
+    table = pl.read_parquet(settings.cleaned_parquet_path)
+    result = train(table, settings)
+    folder = candidate_dir(settings)
+    card = build_card(result, settings)
+    data = artifacts.dumps(result.model)
+    atomic_write_bytes(folder / MODEL, data)
+    atomic_write_json(folder / CARD, card)
+    atomic_write_parquet(folder / PREDICTIONS, result.predictions)
+    return {
+        "dir": str(folder),
+        "headline": result.metrics.get("headline", {}),
+        "model_sha256": artifacts.sha256_bytes(data),
+    }
+
+
+@dataclass
+class Comparison:
+    not_worse: bool
+    rows: list[dict[str, Any]]  # metric, current, candidate, better ("lower"/"higher")
+
+    def as_markdown(self) -> str:
+        lines = ["| metric | served | candidate | better |", "|---|---|---|---|"]
+        for r in self.rows:
+            lines.append(
+                f"| {r['metric']} | {r['current']:.5g} | {r['candidate']:.5g} | {r['better']} |"
+            )
+        return "\n".join(lines)
+
+
+#: The headline out-of-sample metrics a new model must not worsen, and which way is better.
+PROMOTION_METRICS = [
+    (("vol", "selected", "rmse"), "lower"),
+    (("vol", "selected", "qlike"), "lower"),
+    (("ret", "selected", "oos_r2_hist_mean"), "higher"),
+]
+#: Relative slack: walk-forward numbers move a little when a few new days are added.
+PROMOTION_TOLERANCE = 0.01
+
+
+def _metric(card: dict[str, Any], path: tuple[str, ...]) -> float | None:
+    node: Any = card.get("metrics", {}).get("headline", {}).get("overall", {})
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return float(node) if isinstance(node, int | float) else None
+
+
+def compare(current: dict[str, Any], candidate: dict[str, Any]) -> Comparison:
+    rows, not_worse = [], True
+    for path, better in PROMOTION_METRICS:
+        old, new = _metric(current, path), _metric(candidate, path)
+        if old is None or new is None:
+            continue
+        slack = PROMOTION_TOLERANCE * max(abs(old), 1e-12)
+        ok = new <= old + slack if better == "lower" else new >= old - slack
+        not_worse &= ok
+        rows.append(
+            {"metric": ".".join(path), "current": old, "candidate": new, "better": better, "ok": ok}
+        )
+    return Comparison(not_worse, rows)
+
+
+def candidate_card(settings: Settings) -> dict[str, Any]:
+    return artifacts.read_card(candidate_dir(settings) / CARD)
+
+
+def served_card(settings: Settings) -> dict[str, Any] | None:
+    try:
+        return artifacts.load_version(settings.artifacts_dir)[1]
+    except artifacts.ModelLoadError:
+        return None
+
+
+def promote(settings: Settings) -> artifacts.SavedModel:
+    """Serve the candidate as a new version (`artifacts.save_model` logs path and size)."""
+    folder = candidate_dir(settings)
+    card = artifacts.read_card(folder / CARD)
+    data = (folder / MODEL).read_bytes()
+    return artifacts.save_bytes(data, card, settings.artifacts_dir)

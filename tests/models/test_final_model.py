@@ -1,0 +1,148 @@
+"""The saved model: skops round trip, the predict contract, inputs from a table or a user."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import skops.io as sio
+
+from tests.models.conftest import small_config
+from volpred.features import FEATURES
+from volpred.models import garch
+from volpred.models.final import (
+    OUTPUT_KEYS,
+    VolpredModel,
+    feature_matrix,
+    fit_final,
+    predict_table,
+    what_if_rows,
+)
+from volpred.models.metrics import r2
+
+MODEL_TYPE = "volpred.models.final.VolpredModel"
+
+
+@pytest.fixture(scope="module")
+def model(panel_small, wf_small) -> VolpredModel:
+    return fit_final(panel_small, wf_small, small_config())
+
+
+@pytest.fixture(scope="module")
+def X(model, table_small) -> np.ndarray:
+    return feature_matrix(table_small, model)
+
+
+def roundtrip(model: VolpredModel) -> tuple[VolpredModel, list[str]]:
+    data = sio.dumps(model)
+    untrusted = sio.get_untrusted_types(data=data)
+    return sio.loads(data, trusted=untrusted), untrusted
+
+
+def test_skops_roundtrip_gives_identical_predictions(model, X):
+    loaded, untrusted = roundtrip(model)
+    assert untrusted == [MODEL_TYPE]
+    rows = np.vstack([X, what_if_rows(model, {"vix": 35.0, "rv21": 0.3})])
+    assert np.isnan(rows).any()  # warm-up rows and the what-if row exercise the fill path
+    a, b = model.predict(rows), loaded.predict(rows)
+    for k in OUTPUT_KEYS:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert loaded.feature_names == model.feature_names and loaded.version is None
+
+
+def test_predict_contract(model, X):
+    out = model.predict(X)
+    assert set(out) == set(OUTPUT_KEYS)
+    for k in OUTPUT_KEYS:
+        assert out[k].shape == (len(X),) and np.all(np.isfinite(out[k]))
+    assert np.all(out["vol"] > 0)
+    assert np.all(out["vol_lo"] <= out["vol"]) and np.all(out["vol"] <= out["vol_hi"])
+    assert np.all(out["ret_lo"] <= out["ret"]) and np.all(out["ret"] <= out["ret_hi"])
+    one = model.predict(X[-1])  # a single row as a 1-D array
+    assert one["vol"][0] == out["vol"][-1]
+    with pytest.raises(ValueError, match="columns"):
+        model.predict(X[:, :-1])
+
+
+def test_feature_order_is_documented_and_garch_state_comes_last(model):
+    base = model.feature_names[:-1]
+    assert model.feature_names[-1] == "garch_vol"
+    assert base == [f for f in FEATURES if f in base]
+    assert {"vix", "rv21", "ret"} <= set(base)
+
+
+def test_garch_state_input_depends_on_past_returns_only(model, table_small, X):
+    cut = table_small.height - 300
+    truncated = feature_matrix(table_small.head(cut), model)
+    np.testing.assert_array_equal(truncated[:, -1], X[:cut, -1])
+
+
+def test_final_model_fits_its_training_data(model, X, table_small):
+    y = table_small["target_vol"].to_numpy()
+    out = model.predict(X)
+    ok = np.isfinite(y) & np.all(np.isfinite(X), axis=1)
+    assert r2(y[ok], out["vol"][ok]) > 0.3
+
+
+def test_what_if_rows_derive_dependent_inputs_and_fill_the_rest(model):
+    row = what_if_rows(model, {"vix": 20.0, "rv21": 0.1, "ret": -0.02})[0]
+    names = model.feature_names
+    assert row[names.index("vix_var_month")] == pytest.approx(0.04 / 12)
+    assert row[names.index("vrp")] == pytest.approx(0.04 / 12 - 0.01 / 12)
+    assert row[names.index("vrp_ratio")] == pytest.approx(2.0)
+    assert row[names.index("rv1")] == pytest.approx(0.02 * np.sqrt(252))
+    assert np.isnan(row[names.index("garch_vol")])
+    calm, panic = (
+        model.predict(what_if_rows(model, {"vix": v, "rv21": r, "rv5": r, "rv1": r}))
+        for v, r in ((12.0, 0.08), (45.0, 0.5))
+    )
+    assert panic["vol"][0] > 2 * calm["vol"][0]  # a crisis scenario forecasts a crisis
+    with pytest.raises(ValueError, match="unknown"):
+        what_if_rows(model, {"vix": 20.0, "target_vol": 0.2})
+
+
+def test_predict_table_is_dated(model, table_small):
+    out = predict_table(model, table_small)
+    assert out["date"].to_list() == table_small["date"].to_list()
+    assert set(OUTPUT_KEYS) <= set(out.columns)
+
+
+@pytest.mark.parametrize(
+    ("vol", "ret"),
+    [("gjr", "hist_mean"), ("harx", "ridge_ct"), ("gbm", "gbm"), ("harx_gjr", "combo")],
+)
+def test_every_configuration_fits_roundtrips_and_predicts(
+    panel_small, wf_small, table_small, vol, ret
+):
+    choice = dataclasses.replace(
+        wf_small.final_choice,
+        vol=vol,
+        ret=ret,
+        vol_variants=wf_small.final_choice.vol_variants | {"gbm": "gbm@leaf7"},
+        ret_variants=wf_small.final_choice.ret_variants | {"ridge_ct": "ridge_ct@10"},
+    )
+    result = dataclasses.replace(wf_small, final_choice=choice)
+    # the bands come from the chosen family's OOS columns; the small run has no gbm columns
+    if vol == "gbm":
+        result = dataclasses.replace(
+            result,
+            frame=result.frame.with_columns(
+                vol_gbm=result.frame["vol_harx"], ret_gbm=result.frame["ret_ridge_ct"]
+            ),
+        )
+    m = fit_final(panel_small, result, small_config())
+    X = feature_matrix(table_small, m)
+    loaded, untrusted = roundtrip(m)
+    assert MODEL_TYPE in untrusted
+    a, b = m.predict(X), loaded.predict(X)
+    for k in OUTPUT_KEYS:
+        np.testing.assert_array_equal(a[k], b[k])
+        assert np.all(np.isfinite(a[k]))
+    if vol == "gjr":
+        expected = garch.forecast_vol(m.complete(X)[:, -1], m.garch_params, m.horizon)
+        np.testing.assert_allclose(a["vol"], expected, rtol=1e-12)
+    if ret == "hist_mean":
+        assert np.all(a["ret"] == m.ret_mean)
+    if ret in ("ridge_ct", "gbm"):
+        assert np.all(a["ret"] >= 0)  # Campbell-Thompson truncation

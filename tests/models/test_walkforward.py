@@ -1,0 +1,120 @@
+"""Walk-forward splits, gap, nested selection and the shape of its output."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tests.models.conftest import small_config
+from volpred.models.walkforward import (
+    DEFAULT_RET,
+    WalkForwardConfig,
+    choose,
+    choose_with_evidence,
+    evaluation_start,
+    plan_blocks,
+    ret_score,
+)
+
+
+def test_gap_shorter_than_horizon_is_refused():
+    with pytest.raises(ValueError, match="gap"):
+        WalkForwardConfig(horizon=21, gap=20)
+    assert WalkForwardConfig(horizon=21, gap=30).gap == 30
+
+
+def test_blocks_tile_the_table_from_the_burn_in_to_the_end(panel_small):
+    cfg = small_config()
+    blocks = plan_blocks(panel_small, cfg)
+    eval_start = evaluation_start(panel_small.dates, cfg.min_train_years)
+    assert panel_small.dates[eval_start] >= np.datetime64("2004-01-02")
+    assert [b.start for b in blocks if b.evaluated][0] == eval_start
+    assert sum(not b.evaluated for b in blocks) == 2  # two burn-in years for selection
+    assert blocks[-1].end == panel_small.n
+    for a, b in zip(blocks, blocks[1:], strict=False):
+        assert a.end == b.start and b.start - a.start == cfg.refit_every
+
+
+@pytest.mark.parametrize("gap", [21, 40])
+def test_every_training_target_is_realised_before_its_block_starts(panel_small, gap):
+    cfg = small_config(gap=gap)
+    for b in plan_blocks(panel_small, cfg):
+        train_rows = np.flatnonzero(panel_small.labelled[: b.train_end])
+        last_target_day = train_rows.max() + cfg.horizon  # target_vol uses returns i+1..i+h
+        assert last_target_day < b.start
+        assert b.start - train_rows.max() >= gap + 1
+
+
+def test_output_has_every_model_band_and_only_past_selection_rows(wf_small, panel_small):
+    f = wf_small.frame
+    ev = f.filter(pl.col("evaluated"))
+    for m in wf_small.vol_models:
+        assert ev[f"vol_{m}"].is_finite().all() and (ev[f"vol_{m}"] > 0).all()
+    for m in wf_small.ret_models:
+        assert ev[f"ret_{m}"].is_finite().all()
+    assert (ev["vol_lo"] <= ev["vol_selected"]).all() and (ev["vol_selected"] <= ev["vol_hi"]).all()
+    assert (ev["ret_lo"] <= ev["ret_selected"]).all() and (ev["ret_selected"] <= ev["ret_hi"]).all()
+    first = wf_small.first_row
+    for fit, blk in zip(wf_small.blocks, plan_blocks(panel_small, wf_small.config), strict=True):
+        # selection and band quantiles used exactly the realised OOS rows before the block
+        assert fit["selection_rows"] == int(panel_small.labelled[first : blk.train_end].sum())
+    assert wf_small.blocks[0]["selection_rows"] == 0  # the first block runs on the priors
+    assert wf_small.blocks[0]["choice"]["vol"] == "harx_gjr"
+
+
+def test_choose_picks_the_lowest_past_score_and_the_default_without_data():
+    y = np.zeros(200)
+    opts = {"a": np.full(200, 1.0), "b": np.full(200, 0.5), "c": np.full(200, 2.0)}
+    rows = np.arange(200)
+    assert choose(opts, rows, y, y, ret_score, "a", min_rows=10) == "b"
+    assert choose(opts, rows[:5], y, y, ret_score, "a", min_rows=10) == "a"
+
+
+def test_return_models_need_evidence_to_replace_the_prior():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=3000)
+    prior = np.zeros(3000)
+    lucky = prior + 0.01 * rng.normal(size=3000)  # no skill: never chosen
+    skilled = 0.5 * y  # real skill: chosen
+    rows = np.arange(3000)
+    opts = {DEFAULT_RET: prior, "lucky": lucky}
+    assert choose_with_evidence(opts, rows, y, DEFAULT_RET, 100, 20, 0.05) == DEFAULT_RET
+    opts["skilled"] = skilled
+    assert choose_with_evidence(opts, rows, y, DEFAULT_RET, 100, 20, 0.05) == "skilled"
+    assert choose_with_evidence(opts, rows[:50], y, DEFAULT_RET, 100, 20, 0.05) == DEFAULT_RET
+
+
+def test_all_null_range_features_are_dropped_and_recorded(raw_small):
+    from tests.models.conftest import table_of
+    from volpred.models.walkforward import panel_from_table, run_walkforward
+
+    no_ohlc = raw_small.with_columns(
+        pl.lit(None, dtype=pl.Float64).alias(c)
+        for c in ("spx_open", "spx_high", "spx_low", "vix_open", "vix_high", "vix_low")
+    )
+    table = table_of(no_ohlc)
+    assert table["parkinson21"].null_count() == table.height
+    res = run_walkforward(panel_from_table(table), small_config(selection_years=1.0))
+    assert all(set(b["dropped_features"]) == {"parkinson21", "garman_klass21"} for b in res.blocks)
+    ev = res.frame.filter(pl.col("evaluated"))
+    assert ev["vol_selected"].is_finite().all() and ev["ret_selected"].is_finite().all()
+    # ... and so does the final model: recorded, absent from its inputs, predicting finitely
+    from volpred.models.final import feature_matrix, fit_final
+
+    model = fit_final(panel_from_table(table), res, small_config(selection_years=1.0))
+    assert {"parkinson21", "garman_klass21"} <= set(model.info["dropped_features"])
+    assert "parkinson21" not in model.feature_names
+    out = model.predict(feature_matrix(table, model))
+    assert all(np.isfinite(v).all() for v in out.values())
+
+
+def test_threads_do_not_change_results(raw_small):
+    from tests.models.conftest import table_of
+    from volpred.models.walkforward import panel_from_table, run_walkforward
+
+    panel = panel_from_table(table_of(raw_small.filter(pl.col("date").dt.year() <= 2006)))
+    one = run_walkforward(panel, small_config(n_jobs=1, selection_years=1.0))
+    two = run_walkforward(panel, small_config(n_jobs=2, selection_years=1.0))
+    assert one.frame.equals(two.frame)
+    assert [b["choice"] for b in one.blocks] == [b["choice"] for b in two.blocks]

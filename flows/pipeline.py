@@ -96,7 +96,7 @@ def train_model(settings: Settings, cleaned: dict[str, Any]) -> dict[str, Any]:
 def save_model(settings: Settings, trained: dict[str, Any], approved: bool) -> dict[str, Any]:
     """Serve the candidate as a new version, unless it already is served or was declined."""
     served = candidate.served_card(settings)
-    if served is not None and served.get("model_sha256") == trained["model_sha256"]:
+    if served is not None and served.get("fingerprint") == trained["fingerprint"]:
         get_run_logger().info(
             "save_model: the candidate is already served as %s", served["version"]
         )

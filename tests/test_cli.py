@@ -51,3 +51,32 @@ def test_unknown_source_is_a_usage_error(settings):
     result = runner.invoke(app, ["ingest", "--source", "bloomberg"])
     assert result.exit_code == 2
     assert "source" in result.output.lower()
+
+
+def test_train_without_cleaned_data_says_what_to_run(tmp_path, settings):
+    result = runner.invoke(app, ["train", "--data-dir", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert "cleaned_data.parquet is missing: run volpred clean" in result.stderr
+
+
+def test_ingest_clean_train_on_the_sample(tmp_path, settings, monkeypatch):
+    for key, value in {
+        "VOLPRED_SAMPLE_START": "2008-01-02",
+        "VOLPRED_MIN_TRAIN_YEARS": "5",
+        "VOLPRED_SELECTION_YEARS": "2",
+        "VOLPRED_REFIT_EVERY": "504",
+    }.items():
+        monkeypatch.setenv(key, value)
+    data, artifacts = str(tmp_path / "d"), str(tmp_path / "a")
+    assert runner.invoke(app, ["ingest", "--data-dir", data]).exit_code == 0
+    assert runner.invoke(app, ["clean", "--data-dir", data]).exit_code == 0
+    result = runner.invoke(app, ["train", "--data-dir", data, "--artifacts-dir", artifacts])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["promoted"] is True and out["headline"]["rmse"] > 0
+    assert (tmp_path / "a" / "trained_model.skops").stat().st_size == out["size_bytes"]
+    again = json.loads(
+        runner.invoke(app, ["train", "--data-dir", data, "--artifacts-dir", artifacts]).stdout
+    )
+    assert (again["promoted"], again["reason"]) == (False, "already served")
+    assert again["version"] == out["version"]

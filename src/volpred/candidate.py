@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from volpred import artifacts
+from volpred import artifacts, cachekeys
 from volpred.config import Settings
 from volpred.features import TARGETS
 from volpred.io import (
@@ -67,7 +67,10 @@ def train_candidate(settings: Settings) -> dict[str, Any]:
     table = pl.read_parquet(settings.cleaned_parquet_path)
     result = train(table, settings)
     folder = candidate_dir(settings)
-    card = build_card(result, settings)
+    # skops names arrays by object id, so equal models differ in bytes; training is
+    # deterministic, so what it was trained from identifies a model instead.
+    fingerprint = cachekeys.stage_key("train", settings, settings.cleaned_parquet_path)
+    card = build_card(result, settings) | {"fingerprint": fingerprint}
     data = artifacts.dumps(result.model)
     atomic_write_bytes(folder / MODEL, data)
     atomic_write_json(folder / CARD, card)
@@ -75,6 +78,7 @@ def train_candidate(settings: Settings) -> dict[str, Any]:
     return {
         "dir": str(folder),
         "headline": result.metrics.get("headline", {}),
+        "fingerprint": fingerprint,
         "model_sha256": artifacts.sha256_bytes(data),
     }
 

@@ -112,6 +112,55 @@ def clean(data_dir: DataDir = None) -> None:
 
 
 @app.command()
+def train(
+    data_dir: DataDir = None,
+    artifacts_dir: ArtifactsDir = None,
+    force: Annotated[bool, typer.Option(help="serve the new model even if it is worse")] = False,
+) -> None:
+    """train_model + save_model: walk-forward evaluate, refit, and serve the new model when it
+    is not worse than the served one (or with --force)."""
+    from volpred import candidate
+    from volpred.artifacts import ModelLoadError
+    from volpred.io import CheckpointWriteError
+
+    _setup_logging()
+    settings = _settings(data_dir=data_dir, artifacts_dir=artifacts_dir)
+    if not settings.cleaned_parquet_path.is_file():
+        _fail(FileNotFoundError(f"{settings.cleaned_parquet_path} is missing: run volpred clean"))
+    try:
+        trained = candidate.train_candidate(settings)
+        served = candidate.served_card(settings)
+        comparison = (
+            candidate.compare(served, candidate.candidate_card(settings)) if served else None
+        )
+        if served is not None and served.get("fingerprint") == trained["fingerprint"]:
+            outcome = {"promoted": False, "version": served["version"], "reason": "already served"}
+        elif comparison is None or comparison.not_worse or force:
+            saved = candidate.promote(settings)
+            outcome = {
+                "promoted": True,
+                "version": saved.version,
+                "path": str(saved.path),
+                "size_bytes": saved.size_bytes,
+            }
+        else:
+            outcome = {
+                "promoted": False,
+                "version": served["version"],
+                "reason": "worse than the served model (use --force)",
+                "comparison": comparison.rows,
+            }
+    except (ModelLoadError, CheckpointWriteError, ValueError) as exc:
+        _fail(exc)
+    _print(
+        {
+            "headline": trained["headline"].get("overall", {}).get("vol", {}).get("selected"),
+            **outcome,
+        }
+    )
+
+
+@app.command()
 def run(
     source: Source = None,
     path: CsvPath = None,
@@ -120,6 +169,9 @@ def run(
     data_dir: DataDir = None,
     artifacts_dir: ArtifactsDir = None,
     refresh: Annotated[bool, typer.Option(help="ignore cached checkpoints")] = False,
+    require_approval: Annotated[
+        bool, typer.Option(help="pause for an analyst before serving a new model")
+    ] = False,
 ) -> None:
     """Run the whole pipeline as a Prefect flow (local mode unless PREFECT_API_URL is set)."""
     _prefect_offline_defaults()
@@ -134,6 +186,7 @@ def run(
         data_dir=data_dir,
         artifacts_dir=artifacts_dir,
         refresh=refresh,
+        require_approval=require_approval,
         return_state=True,
     )
     if not state.is_completed():

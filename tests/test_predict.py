@@ -1,0 +1,91 @@
+from datetime import date
+
+import pytest
+
+from volpred import candidate
+from volpred.clean import clean
+from volpred.config import Settings
+from volpred.ingest import ingest
+from volpred.predict import PredictionInputError, load_forecaster, predict
+
+KEYS = {
+    "ret",
+    "ret_lo",
+    "ret_hi",
+    "vol",
+    "vol_lo",
+    "vol_hi",
+    "horizon_days",
+    "as_of",
+    "model_version",
+}
+
+
+@pytest.fixture(scope="module")
+def forecaster(tmp_path_factory):
+    """One small model trained and served from the synthetic sample (2008-2025)."""
+    root = tmp_path_factory.mktemp("predict")
+    settings = Settings(
+        data_dir=root / "data",
+        artifacts_dir=root / "artifacts",
+        sample_start=date(2008, 1, 2),
+        min_train_years=5,
+        selection_years=2,
+        refit_every=504,
+    )
+    ingest(settings)
+    clean(settings)
+    candidate.train_candidate(settings)
+    candidate.promote(settings)
+    return load_forecaster(settings)
+
+
+def test_latest_forecast_has_bands_version_and_as_of(forecaster):
+    (record,) = predict(forecaster, dates=["latest"])
+    assert set(record) == KEYS
+    assert record["as_of"] == str(forecaster.latest_date) == "2025-12-31"
+    assert record["model_version"] == forecaster.card["version"]
+    assert record["ret_lo"] < record["ret"] < record["ret_hi"]
+    assert 0 < record["vol_lo"] < record["vol"] < record["vol_hi"] < 2
+    assert record["horizon_days"] == 21
+
+
+def test_date_forecasts_match_the_model_on_the_cleaned_table(forecaster):
+    days = ["2015-03-02", "2020-03-16"]
+    records = predict(forecaster, dates=days)
+    assert [r["as_of"] for r in records] == days
+    rows = forecaster.dates.astype(str).tolist()
+    for day, record in zip(days, records, strict=True):
+        expected = forecaster.model.predict(forecaster.X[[rows.index(day)]])
+        assert record["vol"] == pytest.approx(float(expected["vol"][0]))
+
+
+def test_a_weekend_date_is_answered_as_of_the_last_trading_day(forecaster):
+    (record,) = predict(forecaster, dates=[date(2020, 3, 15)])  # a Sunday
+    assert record["as_of"] == "2020-03-13"
+
+
+@pytest.mark.parametrize("bad", ["1990-01-01", "2030-01-01", "yesterday"])
+def test_dates_outside_the_data_or_unparsable_are_refused(forecaster, bad):
+    with pytest.raises(PredictionInputError, match="outside the data|not a date"):
+        predict(forecaster, dates=[bad])
+
+
+def test_what_if_inputs_and_a_higher_vix_raises_the_vol_forecast(forecaster):
+    calm, stressed = predict(
+        forecaster, features=[{"vix": 14, "rv21": 0.12}, {"vix": 40, "rv21": 0.12}]
+    )
+    assert calm["as_of"] is None and stressed["vol"] > calm["vol"]
+    assert stressed["vol_hi"] > stressed["vol"] > stressed["vol_lo"]
+
+
+def test_unknown_inputs_are_named(forecaster):
+    with pytest.raises(PredictionInputError, match="unknown inputs.*'vixx'"):
+        predict(forecaster, features={"vixx": 20})
+
+
+def test_exactly_one_of_dates_or_features(forecaster):
+    with pytest.raises(PredictionInputError):
+        predict(forecaster)
+    with pytest.raises(PredictionInputError):
+        predict(forecaster, dates=["latest"], features={"vix": 20})

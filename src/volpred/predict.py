@@ -37,6 +37,11 @@ class Forecaster:
         return str(self.card["version"])
 
     @property
+    def synthetic(self) -> bool:
+        """Whether the model was trained on the synthetic sample: every answer says so."""
+        return bool(self.card.get("data", {}).get("synthetic", False))
+
+    @property
     def latest_date(self) -> date:
         return self.dates[-1].astype(object)
 
@@ -90,6 +95,7 @@ def _records(
                 "horizon_days": forecaster.model.horizon,
                 "as_of": day,
                 "model_version": forecaster.version,
+                "synthetic_data": forecaster.synthetic,
             }
         )
     return records
@@ -104,8 +110,8 @@ def predict(
     """Forecasts for the given dates (features from the cleaned data) or for what-if inputs.
 
     Each record: ret, ret_lo, ret_hi (horizon log return and its band), vol, vol_lo, vol_hi
-    (annualised realized vol), horizon_days, as_of (the data date, None for what-if rows) and
-    model_version.
+    (annualised realized vol), horizon_days, as_of (the data date, None for what-if rows),
+    model_version and synthetic_data.
     """
     if (dates is None) == (features is None):
         raise PredictionInputError("give either dates or features")

@@ -18,6 +18,7 @@ KEYS = {
     "horizon_days",
     "as_of",
     "model_version",
+    "synthetic_data",
 }
 
 
@@ -48,6 +49,7 @@ def test_latest_forecast_has_bands_version_and_as_of(forecaster):
     assert record["ret_lo"] < record["ret"] < record["ret_hi"]
     assert 0 < record["vol_lo"] < record["vol"] < record["vol_hi"] < 2
     assert record["horizon_days"] == 21
+    assert record["synthetic_data"] is True  # trained on the sample source
 
 
 def test_date_forecasts_match_the_model_on_the_cleaned_table(forecaster):

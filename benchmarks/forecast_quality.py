@@ -138,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     final = result.model.info
     print(f"\nfinal model: {result.model!r}; choice {final['choice']}")
     print(
+        f"V band: nominal {final['interval_level']:.0%}, adaptive level after the last realised "
+        f"row {final['vol_band_level']:.1%}, log quantiles {final['vol_band_log_q']}"
+    )
+    print(
         f"dropped features: {final['dropped_features']}; trained on {final['train_rows']} rows "
         f"{final['train_start']}..{final['train_end']}"
     )

@@ -32,7 +32,12 @@ def test_metrics_are_strict_json_with_every_sample_and_model(result):
         assert "clark_west" in s["ret"]["vrp_ct"] and "hit_rate" in s["ret"]["vrp_ct"]
         assert 0 <= s["intervals"]["vol_coverage"] <= 1
     assert list(m["by_year"]) == [str(y) for y in range(2004, 2012)]
-    assert m["final_model"]["choice"]["vol"] in {"harx", "gjr", "gbm", "harx_gjr"}
+    final = m["final_model"]
+    assert final["choice"]["vol"] == "ensemble"
+    assert set(final["ensemble_weights"]) == {"harx", "gjr", "vix_cal", "har"}
+    assert sum(final["ensemble_weights"].values()) == pytest.approx(1.0)
+    assert 0.6 <= final["vol_band_level"] <= 0.95
+    assert all("vol_band_level" in b for b in m["blocks"])
 
 
 def test_predictions_and_hyperparameters(result):
@@ -70,6 +75,7 @@ def test_train_logs_start_end_hyperparameters_and_scores(caplog):
         "R2",
         "RMSE",
         "coverage",
+        "adaptive vol band level",
     ):
         assert needle in text
 

@@ -7,7 +7,8 @@ hyperparameters. Saving (skops file, model card, versions) is the caller's job.
 Walk-forward settings are read from `settings` when present, else defaults:
 refit_every=252, min_train_years=9 (OOS from the 10th year), selection_years=4 (burn-in used
 only to choose models before the first OOS block), wf_gap=horizon, interval_level=0.8,
-interval_half_life_years=3, train_jobs=1.
+interval_half_life_years=3, train_jobs=1. The served V forecast is an ensemble of HAR-X, GJR,
+the calibrated VIX and HAR (see `models.walkforward`); its band level adapts to realised misses.
 """
 
 from __future__ import annotations
@@ -160,10 +161,12 @@ def train(table: pl.DataFrame, settings: Settings, **overrides: Any) -> TrainRes
         )
     if "intervals" in overall:
         log.info(
-            "train_model band coverage (target %.0f%%): vol %.1f%%, ret %.1f%%",
+            "train_model band coverage (target %.0f%%): vol %.1f%%, ret %.1f%%; adaptive vol "
+            "band level now %.1f%%",
             100 * cfg.interval_level,
             100 * overall["intervals"]["vol_coverage"],
             100 * overall["intervals"]["ret_coverage"],
+            100 * model.info["vol_band_level"],
         )
     log.info(
         "train_model hyperparameters: final %s; dropped features %s",

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from volpred.models.intervals import (
+    ACI_ALPHA_RANGE,
+    AdaptiveLevel,
     conformal_bounds,
     recency_weights,
     ret_band,
@@ -65,3 +67,39 @@ def test_bands_by_hand():
         0
     ] == pytest.approx(1.0)
     assert vol_scores(np.array([0.3]), np.array([0.15]))[0] == pytest.approx(math.log(2))
+
+
+def test_adaptive_level_moves_against_misses_and_stays_bounded():
+    level = AdaptiveLevel(0.8, gamma=0.001)
+    assert level.level == pytest.approx(0.8)
+    # a miss rate equal to the target leaves the level where it is
+    assert level.update(np.r_[np.ones(20, bool), np.zeros(80, bool)]) == pytest.approx(0.8)
+    # 100 misses in a row: alpha falls by 0.001 * 100 * 0.8 -> the band aims higher
+    assert level.update(np.ones(100, bool)) == pytest.approx(0.88)
+    assert level.update(np.zeros(100, bool)) == pytest.approx(0.86)  # hits: narrower again
+    lo, hi = (m * 0.2 for m in ACI_ALPHA_RANGE)
+    assert level.update(np.ones(10_000, bool)) == pytest.approx(1 - lo)
+    assert level.update(np.zeros(100_000, bool)) == pytest.approx(1 - hi)
+
+
+def test_adaptive_level_restores_coverage_when_residuals_widen():
+    """Residuals whose scale grows block by block (a regime change) are not exchangeable with
+    the past: split-conformal from all earlier blocks under-covers; feeding each block's misses
+    into the level (one block late, as the walk-forward does) pulls coverage back to 80%."""
+    rng = np.random.default_rng(0)
+    n_blocks, size = 30, 252
+    scores = rng.normal(size=n_blocks * size) * np.repeat(np.linspace(1.0, 3.0, n_blocks), size)
+
+    def run(adaptive: bool) -> float:
+        level, inside, band = AdaptiveLevel(0.8), [], None
+        for b in range(2, n_blocks):
+            if adaptive and band is not None:
+                prev = scores[(b - 1) * size : b * size]
+                level.update((prev < band[0]) | (prev > band[1]))
+            band = conformal_bounds(scores[: b * size], level.level)
+            cur = scores[b * size : (b + 1) * size]
+            inside.append((cur >= band[0]) & (cur <= band[1]))
+        return float(np.concatenate(inside).mean())
+
+    assert run(adaptive=False) < 0.7
+    assert run(adaptive=True) == pytest.approx(0.8, abs=0.03)

@@ -7,14 +7,20 @@ import polars as pl
 import pytest
 
 from tests.models.conftest import small_config
+from volpred.models.intervals import ACI_ALPHA_RANGE, ACI_GAMMA
 from volpred.models.walkforward import (
     DEFAULT_RET,
+    ENSEMBLE,
+    ENSEMBLE_POOL,
+    ENSEMBLE_SHRINK,
     WalkForwardConfig,
     choose,
     choose_with_evidence,
+    ensemble_weights,
     evaluation_start,
     plan_blocks,
     ret_score,
+    simplex_grid,
 )
 
 
@@ -60,7 +66,62 @@ def test_output_has_every_model_band_and_only_past_selection_rows(wf_small, pane
         # selection and band quantiles used exactly the realised OOS rows before the block
         assert fit["selection_rows"] == int(panel_small.labelled[first : blk.train_end].sum())
     assert wf_small.blocks[0]["selection_rows"] == 0  # the first block runs on the priors
-    assert wf_small.blocks[0]["choice"]["vol"] == "harx_gjr"
+    assert wf_small.blocks[0]["choice"]["vol"] == ENSEMBLE
+    assert wf_small.blocks[0]["choice"]["vol_ensemble"] == dict.fromkeys(ENSEMBLE_POOL, 0.25)
+
+
+def test_the_served_forecast_is_the_weighted_pool_of_each_block(wf_small):
+    f = wf_small.frame
+    for i, blk in enumerate(wf_small.blocks):
+        part = f.filter(pl.col("block") == i)
+        weights = blk["choice"]["vol_ensemble"]
+        assert sum(weights.values()) == pytest.approx(1.0)
+        expected = sum(w * part[f"vol_{m}"].to_numpy() for m, w in weights.items())
+        np.testing.assert_allclose(part["vol_selected"].to_numpy(), expected, rtol=1e-12)
+    # weights are estimated once enough realised rows exist (not all blocks on the prior)
+    assert len({tuple(b["choice"]["vol_ensemble"].values()) for b in wf_small.blocks}) > 1
+
+
+def test_ensemble_weights_shrink_the_best_grid_point_towards_equal_weights():
+    rng = np.random.default_rng(0)
+    y = np.exp(rng.normal(-1.8, 0.4, 1000))
+    good = y * np.exp(rng.normal(0, 0.05, 1000))  # nearly perfect
+    noisy = [y * np.exp(rng.normal(0, 0.6, 1000)) for _ in range(3)]
+    F = np.vstack([noisy[0], good, noisy[1], noisy[2]])
+    rows = np.arange(1000)
+    w = ensemble_weights(F, rows, y, noisy[2], min_rows=100)
+    equal = np.full(4, 0.25)
+    # the in-window optimum is (almost) all on the good forecast, then shrunk half-way
+    assert w.sum() == pytest.approx(1.0) and np.all(w >= 0)
+    assert w[1] == max(w) and w[1] >= ENSEMBLE_SHRINK * 0.25 + (1 - ENSEMBLE_SHRINK) * 0.8
+    assert np.all(w >= ENSEMBLE_SHRINK * 0.25 - 1e-12)  # shrinkage keeps every forecast in
+    np.testing.assert_array_equal(ensemble_weights(F, rows[:50], y, noisy[2], 100), equal)
+
+
+def test_simplex_grid_covers_the_simplex():
+    g = simplex_grid(4, 0.05)
+    assert len(g) == 1771  # C(20 + 3, 3)
+    np.testing.assert_allclose(g.sum(axis=1), 1.0)
+    assert g.min() == 0 and g.max() == 1
+    assert {tuple(r) for r in simplex_grid(2, 0.5)} == {(0.0, 1.0), (0.5, 0.5), (1.0, 0.0)}
+
+
+def test_band_level_adapts_only_to_realised_misses(wf_small, panel_small):
+    levels = [b["vol_band_level"] for b in wf_small.blocks]
+    lo, hi = (1 - m * (1 - 0.8) for m in ACI_ALPHA_RANGE)
+    assert all(hi <= lv <= lo for lv in levels)
+    # no band has been realised before the second block's training end: nominal level
+    assert levels[0] == levels[1] == pytest.approx(0.8)
+    assert len(set(levels)) > 2  # ... then it moves with the misses
+    f = wf_small.frame
+    y, lo_b, hi_b = (f[c].to_numpy() for c in ("target_vol", "vol_lo", "vol_hi"))
+    ok = np.isfinite(y) & np.isfinite(lo_b)
+    missed = ((y < lo_b) | (y > hi_b))[ok]
+    # the final level is the nominal one moved by every realised row's miss or hit (the
+    # bounds never bind on this sample, so the path's clipping does not matter)
+    expected = 0.8 + ACI_GAMMA * np.sum(missed - 0.2)
+    assert hi < expected < lo
+    assert wf_small.vol_band_level == pytest.approx(expected)
 
 
 def test_choose_picks_the_lowest_past_score_and_the_default_without_data():

@@ -26,10 +26,13 @@ import numpy as np
 import polars as pl
 
 from volpred.features import TRADING_DAYS
+from volpred.models import benchmarks as bm
 from volpred.models import candidates as cand
 from volpred.models import garch
 from volpred.models.intervals import conformal_bounds, recency_weights, ret_scores, vol_scores
 from volpred.models.walkforward import (
+    ENSEMBLE,
+    ENSEMBLE_POOL,
     GARCH_COL,
     Choice,
     Panel,
@@ -42,6 +45,8 @@ from volpred.models.walkforward import (
 OUTPUT_KEYS = ("ret", "ret_lo", "ret_hi", "vol", "vol_lo", "vol_hi")
 #: Inputs that explain the GARCH state when a what-if row omits it.
 GARCH_DEFAULT_INPUTS = ("rv1", "rv5", "rv21", "rv63")
+#: HAR's inputs (daily, weekly, monthly RV), as `benchmarks.har_design` reads them.
+HAR_COLS = ("rv1", "rv5", "rv21")
 
 
 class VolpredModel:
@@ -50,7 +55,9 @@ class VolpredModel:
     Attributes (all plain types; `version` is set by the saver):
     feature_names   input columns of `predict`, in order
     horizon         trading days ahead
-    vol_kind        "harx" | "gjr" | "harx_gjr" | "gbm"; harx_weight = HAR-X share in harx_gjr
+    vol_kind        "ensemble" (what the walk-forward serves) | "harx" | "gjr" | "harx_gjr" |
+                    "gbm"; harx_weight = HAR-X share in harx_gjr; ensemble_weights = weights of
+                    (HAR-X, GJR, calibrated VIX, HAR) in the ensemble
     ret_kind        "hist_mean" | "vrp_ct" | "ridge_ct" | "gbm" | "combo"
     vol_band/ret_band  conformal quantiles of log(vol ratio) / standardised return error
     info            JSON-able description: choice, hyperparameters, training period
@@ -90,6 +97,11 @@ class VolpredModel:
         if kind == "gjr":
             return gjr
         harx = cand.predict_harx(cand.design(X, self.vol_design), X[:, self.vix_index], self.harx)
+        if kind == ENSEMBLE:
+            cols = {"vix": self.vix_index, **dict(zip(HAR_COLS, self.har_cols, strict=True))}
+            vix_cal = bm.predict_vix_calibrated(X, cols, self.vix_cal_coef)
+            har = bm.predict_har_var(X, cols, self.har_coef)
+            return np.column_stack([harx, gjr, vix_cal, har]) @ self.ensemble_weights
         w = self.harx_weight
         return harx if kind == "harx" else w * harx + (1.0 - w) * gjr
 
@@ -205,14 +217,17 @@ def final_bands(
     result: WalkForwardResult, choice: Choice, cfg: WalkForwardConfig
 ) -> tuple[tuple[float, float], tuple[float, float], int]:
     """Conformal quantiles from the chosen configuration's walk-forward OOS residuals (all
-    realised rows, recency-weighted as in the walk-forward, ages measured from the last row)."""
+    realised rows, recency-weighted as in the walk-forward, ages measured from the last row);
+    the V band at the walk-forward's adaptive level after its last realised row."""
     f = result.frame
     yv, yr = f["target_vol"].to_numpy().astype(float), f["target_ret"].to_numpy().astype(float)
-    pv = f[f"vol_{choice.vol}"].to_numpy().astype(float)
+    pv = f["vol_selected" if choice.vol == ENSEMBLE else f"vol_{choice.vol}"].to_numpy()
+    pv = pv.astype(float)
     pr = f[f"ret_{choice.ret}"].to_numpy().astype(float)
     rows = np.flatnonzero(np.isfinite(yv) & np.isfinite(yr) & np.isfinite(pv) & np.isfinite(pr))
     w = recency_weights(len(f) - rows, cfg.half_life_rows)
-    qv = conformal_bounds(vol_scores(yv[rows], pv[rows]), cfg.interval_level, w)
+    level = result.vol_band_level or cfg.interval_level
+    qv = conformal_bounds(vol_scores(yv[rows], pv[rows]), level, w)
     qr = conformal_bounds(
         ret_scores(yr[rows], pr[rows], pv[rows], cfg.horizon), cfg.interval_level, w
     )
@@ -237,11 +252,20 @@ def fit_final(panel: Panel, result: WalkForwardResult, cfg: WalkForwardConfig) -
     vix = Xtr[:, cols["vix"]]
 
     harx, weight, gbm_vol = None, 1.0, None
+    ensemble: dict[str, Any] = {}
     harx_variant = choice.vol_variants.get("harx")
-    if choice.vol in ("harx", "harx_gjr"):
+    if choice.vol in ("harx", "harx_gjr", ENSEMBLE):
         lam, kind = _variant_lambda(harx_variant)
         harx = cand.fit_harx(Dtr, vix, yv, lam)[kind]
         weight = choice.vol_weight if choice.vol == "harx_gjr" else 1.0
+    if choice.vol == ENSEMBLE:
+        har_coef = bm.fit_har_var(Xtr, yv, cols)
+        ensemble = {
+            "ensemble_weights": np.array([choice.vol_ensemble[m] for m in ENSEMBLE_POOL]),
+            "vix_cal_coef": bm.fit_vix_calibrated(Xtr, yv, cols),
+            "har_coef": har_coef,
+            "har_cols": [cols[c] for c in HAR_COLS],
+        }
     elif choice.vol == "gjr":
         weight = 0.0
     elif choice.vol == "gbm":
@@ -289,7 +313,9 @@ def fit_final(panel: Panel, result: WalkForwardResult, cfg: WalkForwardConfig) -
             "smear": harx["smear"],
             **dict(zip(vol_design["terms"], harx["coef"].tolist(), strict=True)),
         },
+        "ensemble_weights": choice.vol_ensemble if choice.vol == ENSEMBLE else None,
         "interval_level": cfg.interval_level,
+        "vol_band_level": result.vol_band_level or cfg.interval_level,
         "band_residual_rows": n_resid,
         "vol_band_log_q": list(qv),
         "ret_band_z_q": list(qr),
@@ -320,4 +346,5 @@ def fit_final(panel: Panel, result: WalkForwardResult, cfg: WalkForwardConfig) -
         vol_band_factor=np.exp(np.array(qv)),
         ret_scale=math.sqrt(cfg.horizon / TRADING_DAYS),
         info=info,
+        **ensemble,
     )

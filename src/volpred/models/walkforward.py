@@ -12,9 +12,24 @@ Timeline (row indices, one per trading day; the forecast for row t is made at t'
   targets are realised, i.e. rows < s - gap. No choice ever sees a target at or after s.
   Burn-in blocks are scored for selection only, never reported.
 - V: the variant with the lowest past loss (RMSE and QLIKE relative to HAR) wins, per family
-  (HAR-X penalty and loss, boosting size), then the HAR-X/GJR weight, then the family.
+  (HAR-X penalty and loss, boosting size). The served forecast is not a pick among families but
+  a combination of four forecasts with different information (HAR-X: log RV terms and the VIX;
+  GJR: returns and leverage; the calibrated VIX: the option market; HAR: RV levels, whose
+  intercept keeps forecasts up after calm spells, when QLIKE punishes under-forecasts most).
+  Its weights minimise the same past loss over the simplex and are then shrunk half-way to
+  equal weights: picking the best of near-equal candidates, or estimating weights freely, adds
+  more noise than it removes (the forecast combination puzzle; Smith & Wallis 2009, Claeskens
+  et al. 2016), and combining model-based forecasts with implied vol is what beats both in the
+  S&P 500 literature (Becker & Clements 2008). The HAR-X/GJR pair with a chosen weight is kept
+  as a reported candidate.
   R: a challenger must *prove* itself against the prior (VRP, Campbell-Thompson): five years
   of realised rows and a one-sided DM p < 0.05 (see RET_SWITCH_P for why).
+
+- V band: conformal quantiles of log(realised / served forecast) at a level that adaptive
+  conformal inference (Gibbs & Candes 2021) moves with the band's realised misses: at each
+  block start the miscoverage of rows whose targets were realised since the last block (rows
+  < s - gap, forecast with earlier blocks' bands) nudges the level, so long-run coverage holds
+  under regime changes that make past residuals unrepresentative.
 
 Stage 1 (`fit_block`, independent per block, run on threads) fits everything and forecasts
 the block; stage 2 (`assemble`, sequential) does the selection and the bands.
@@ -22,6 +37,7 @@ the block; stage 2 (`assemble`, sequential) does the selection and the bands.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +53,7 @@ from volpred.models import benchmarks as bm
 from volpred.models import candidates as cand
 from volpred.models import garch
 from volpred.models.intervals import (
+    AdaptiveLevel,
     conformal_bounds,
     recency_weights,
     ret_band,
@@ -68,8 +85,15 @@ RET_FAMILIES: dict[str, list[str]] = {
     "gbm": ["gbm"],
 }
 RET_COMBOS = {"combo": ("hist_mean", "vrp_ct")}
+#: The served V forecast: a shrunk-weight combination of ENSEMBLE_POOL (see the module doc).
+ENSEMBLE = "ensemble"
+ENSEMBLE_POOL = ("harx", "gjr", "vix_cal", "har")
+#: Share of equal weights in the combination: w = s / k + (1 - s) * (in-window optimum).
+ENSEMBLE_SHRINK = 0.5
+#: Resolution of the simplex grid the in-window optimum is searched on.
+ENSEMBLE_STEP = 0.05
 #: Prior choices used until enough realised out-of-sample rows exist to choose.
-DEFAULT_VOL = "harx_gjr"
+DEFAULT_VOL = ENSEMBLE
 #: The R prior: the VRP forecast with Campbell-Thompson restrictions, the one predictor with
 #: positive OOS R2 in the literature (Bollerslev, Tauchen & Zhou 2009) and in the lead's
 #: 2005-2026 measurement (+0.46%). Where its VRP slope is not positive it *is* the historical
@@ -349,13 +373,18 @@ def choose(
 
 @dataclass
 class Choice:
-    """What stage 2 picked at one block (or for the final model, over all OOS rows)."""
+    """What stage 2 picked at one block (or for the final model, over all OOS rows).
+
+    vol_weight is the HAR-X share of the reported harx_gjr pair; vol_ensemble the weights of
+    the served combination (ENSEMBLE_POOL order).
+    """
 
     vol_variants: dict[str, str]
     vol_weight: float
     vol: str
     ret_variants: dict[str, str]
     ret: str
+    vol_ensemble: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -363,6 +392,41 @@ class Choice:
 
 def combine(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
     return w * a + (1.0 - w) * b
+
+
+def simplex_grid(k: int, step: float) -> np.ndarray:
+    """Every weight vector of length k on the simplex with entries in multiples of `step`."""
+    m = round(1.0 / step)
+    heads = [c for c in itertools.product(range(m + 1), repeat=k - 1) if sum(c) <= m]
+    return np.array([[*c, m - sum(c)] for c in heads], dtype=float) / m
+
+
+def ensemble_weights(
+    forecasts: np.ndarray, rows: np.ndarray, y: np.ndarray, har: np.ndarray, min_rows: int
+) -> np.ndarray:
+    """Combination weights for `forecasts` (k x n): the grid point with the lowest `vol_score`
+    on `rows`, shrunk by ENSEMBLE_SHRINK towards equal weights; equal weights without data.
+
+    Ties keep the first grid point, so the result is deterministic.
+    """
+    k = forecasts.shape[0]
+    equal = np.full(k, 1.0 / k)
+    if rows.size < min_rows:
+        return equal
+    yr, hr, F = y[rows], har[rows], forecasts[:, rows]
+    mse_ref = np.mean((yr - hr) ** 2)
+    ql_ref = np.mean(qlike_losses(yr, hr))
+    grid = simplex_grid(k, ENSEMBLE_STEP)
+    scores = np.empty(len(grid))
+    for i in range(0, len(grid), 256):  # chunks bound the memory (grid x rows)
+        pred = grid[i : i + 256] @ F
+        ratio = (yr / pred) ** 2
+        scores[i : i + 256] = (
+            np.mean((yr - pred) ** 2, axis=1) / mse_ref
+            + np.mean(ratio - np.log(ratio) - 1.0, axis=1) / ql_ref
+        )
+    best = grid[int(np.argmin(scores))]
+    return ENSEMBLE_SHRINK * equal + (1.0 - ENSEMBLE_SHRINK) * best
 
 
 def choose_with_evidence(
@@ -398,11 +462,11 @@ def choose_all(
     fam: dict[str, np.ndarray] | None = None,
     lags: int = 20,
 ) -> tuple[Choice, dict]:
-    """Nested choice on `rows`: variant per family, combination weight, then the model.
+    """Nested choice on `rows`: variant per family, the HAR-X/GJR weight, ensemble weights.
 
-    `fam` holds families' earlier (already assembled) forecasts; when given, the combination
-    weight and model choice are scored on them, as the walk-forward would have produced them.
-    Returns the choice and each family's forecast (all rows) under this block's variants.
+    `fam` holds families' earlier (already assembled) forecasts; when given, the weights are
+    scored on them, as the walk-forward would have produced them. Returns the choice and each
+    family's forecast (all rows) under this block's variants, the served ensemble included.
     """
     har = P["vol/har"]
     vol_variants = {
@@ -415,12 +479,14 @@ def choose_all(
     weights = {f"{w:g}": combine(past["vol/harx"], past["vol/gjr"], w) for w in cand.COMBO_WEIGHTS}
     w = float(choose(weights, rows, y_vol, har, vol_score, f"{DEFAULT_WEIGHT:g}", min_rows))
     now["harx_gjr"] = combine(now["harx"], now["gjr"], w)
-    past_all = past | {"vol/harx_gjr": weights[f"{w:g}"]}
-    if fam is not None and "vol/harx_gjr" in fam:
-        past_all["vol/harx_gjr"] = fam["vol/harx_gjr"]
-    vol = choose(
-        {f: past_all[f"vol/{f}"] for f in now}, rows, y_vol, har, vol_score, DEFAULT_VOL, min_rows
-    )
+
+    def pool(forecasts: dict[str, np.ndarray]) -> np.ndarray:
+        keys = [f"vol/{m}" for m in ENSEMBLE_POOL]
+        return np.vstack([forecasts[k] if k in forecasts else P[k] for k in keys])
+
+    ens_w = ensemble_weights(pool(past), rows, y_vol, har, min_rows)
+    now[ENSEMBLE] = ens_w @ pool({f"vol/{f}": x for f, x in now.items()})
+    vol = DEFAULT_VOL
 
     ret_variants = {
         f: choose({v: P[f"ret/{v}"] for v in vs}, rows, y_ret, har, ret_score, vs[0], min_rows)
@@ -434,7 +500,15 @@ def choose_all(
         rpast, rows, y_ret, DEFAULT_RET, max(min_rows, RET_MIN_SELECT_ROWS), lags, RET_SWITCH_P
     )
     families = {f"vol/{f}": x for f, x in now.items()} | {f"ret/{f}": x for f, x in rnow.items()}
-    return Choice(vol_variants, w, vol, ret_variants, ret), families
+    choice = Choice(
+        vol_variants=vol_variants,
+        vol_weight=w,
+        vol=vol,
+        ret_variants=ret_variants,
+        ret=ret,
+        vol_ensemble=dict(zip(ENSEMBLE_POOL, ens_w.round(6).tolist(), strict=True)),
+    )
+    return choice, families
 
 
 @dataclass
@@ -447,6 +521,8 @@ class WalkForwardResult:
     variants: dict[str, np.ndarray]  # every variant's forecasts on the frame's rows
     final_choice: Choice
     first_row: int
+    #: The V band's adaptive level after every realised row (what the final model uses).
+    vol_band_level: float | None = None
 
 
 def assemble(panel: Panel, fits: list[BlockFit], cfg: WalkForwardConfig) -> WalkForwardResult:
@@ -461,11 +537,26 @@ def assemble(panel: Panel, fits: list[BlockFit], cfg: WalkForwardConfig) -> Walk
     fam: dict[str, np.ndarray] = {}
     lo_hi = {k: np.full(n, np.nan) for k in ("vol_lo", "vol_hi", "ret_lo", "ret_hi")}
     labelled = panel.labelled
+    level = AdaptiveLevel(cfg.interval_level)
+    counted = first  # rows before this have already updated the band level
+
+    def update_level(end: int) -> None:
+        """Feed the band misses of rows realised in [counted, end) into the adaptive level."""
+        nonlocal counted
+        new = np.arange(counted, max(counted, end))
+        counted = max(counted, end)
+        lo, hi = lo_hi["vol_lo"][new], lo_hi["vol_hi"][new]
+        new = new[labelled[new] & np.isfinite(lo) & np.isfinite(hi)]
+        if new.size:
+            y = y_vol[new]
+            level.update((y < lo_hi["vol_lo"][new]) | (y > lo_hi["vol_hi"][new]))
+
     blocks = []
     for f in fits:
         b = f.block
         rows = np.arange(first, max(first, b.train_end))
         rows = rows[labelled[rows]]
+        update_level(b.train_end)
         choice, now = choose_all(
             P, rows, y_vol, y_ret, cfg.min_select_rows, fam or None, lags=cfg.horizon - 1
         )
@@ -476,7 +567,7 @@ def assemble(panel: Panel, fits: list[BlockFit], cfg: WalkForwardConfig) -> Walk
             fam.setdefault(f"{kind}/selected", np.full(n, np.nan))[sl] = fam[f"{kind}/{pick}"][sl]
         sel_v, sel_r = fam["vol/selected"], fam["ret/selected"]
         w = recency_weights(b.start - rows, cfg.half_life_rows)
-        qv = conformal_bounds(vol_scores(y_vol[rows], sel_v[rows]), cfg.interval_level, w)
+        qv = conformal_bounds(vol_scores(y_vol[rows], sel_v[rows]), level.level, w)
         qr = conformal_bounds(
             ret_scores(y_ret[rows], sel_r[rows], sel_v[rows], cfg.horizon), cfg.interval_level, w
         )
@@ -491,13 +582,15 @@ def assemble(panel: Panel, fits: list[BlockFit], cfg: WalkForwardConfig) -> Walk
                 "selection_rows": int(rows.size),
                 "choice": choice.as_dict(),
                 "vol_band_q": [qv[0], qv[1]],
+                "vol_band_level": level.level,
                 "ret_band_q": [qr[0], qr[1]],
                 **f.info,
             }
         )
         log.debug("block %s..%s: %s", blocks[-1]["start"], blocks[-1]["end"], choice)
 
-    # Over all realised OOS rows: the configuration the final model uses.
+    # Over all realised OOS rows: the configuration and band level the final model uses.
+    update_level(n)
     all_rows = np.arange(first, n)[labelled[first:]]
     final_choice, _ = choose_all(
         P, all_rows, y_vol, y_ret, cfg.min_select_rows, fam, lags=cfg.horizon - 1
@@ -508,7 +601,7 @@ def assemble(panel: Panel, fits: list[BlockFit], cfg: WalkForwardConfig) -> Walk
         "harx",
         *(["gbm"] if cfg.use_gbm else []),
         "harx_gjr",
-        "selected",
+        "selected",  # the ensemble
     ]
     ret_models = [
         *RET_BENCHMARKS,
@@ -553,6 +646,7 @@ def assemble(panel: Panel, fits: list[BlockFit], cfg: WalkForwardConfig) -> Walk
         variants={k: v[sl] for k, v in P.items()},
         final_choice=final_choice,
         first_row=first,
+        vol_band_level=level.level,
     )
 
 

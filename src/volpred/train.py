@@ -150,14 +150,14 @@ def train(table: pl.DataFrame, settings: Settings, **overrides: Any) -> TrainRes
             "train_model V selected vs HAR: RMSE %+.1f%%, QLIKE %+.1f%%, DM(MSE) t=%s p=%s",
             100 * (sel_v["rmse"] / har["rmse"] - 1),
             100 * (sel_v["qlike"] / har["qlike"] - 1),
-            dm.get("t"),
-            dm.get("p"),
+            _num(dm.get("t")),
+            _num(dm.get("p")),
         )
         log.info(
             "train_model R selected: OOS R2 vs historical mean %+.4f, Clark-West t=%s p=%s",
             sel_r["oos_r2"]["hist_mean"] or 0.0,
-            cw.get("t"),
-            cw.get("p"),
+            _num(cw.get("t")),
+            _num(cw.get("p")),
         )
     if "intervals" in overall:
         log.info(

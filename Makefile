@@ -49,7 +49,7 @@ $(STAMPS)/tools/bin/uv: $(STAMPS)/apt.stamp
 	$(STAMPS)/tools/bin/pip install -q "uv==$(UV_VERSION)"
 
 $(STAMPS)/venv.stamp: pyproject.toml uv.lock $(STAMPS)/apt.stamp | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 setup: $(STAMPS)/venv.stamp

@@ -30,8 +30,6 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from volpred.io import atomic_write_bytes, atomic_write_json, atomic_write_text, run_lock
 
 log = logging.getLogger(__name__)
@@ -79,8 +77,17 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _skops() -> Any:
+    """skops.io, imported on first use: it imports all of scikit-learn (seconds), which runs
+    that only check cards and pointers do not need."""
+    import skops.io
+
+    return skops.io
+
+
 def dumps(model: Any) -> bytes:
     """skops bytes of `model`, refused if it holds a type the loader would not trust."""
+    sio = _skops()
     data = sio.dumps(model)
     check_types(sio.get_untrusted_types(data=data), "the model being saved")
     return data
@@ -94,7 +101,7 @@ def save_model(model: Any, card: dict[str, Any], artifacts_dir: Path) -> SavedMo
 def save_bytes(data: bytes, card: dict[str, Any], artifacts_dir: Path) -> SavedModel:
     """`save_model` for an already serialised model (a candidate file, kept byte for byte)."""
     started = time.perf_counter()
-    check_types(sio.get_untrusted_types(data=data), "the model being saved")
+    check_types(_skops().get_untrusted_types(data=data), "the model being saved")
     models = artifacts_dir / "models"
     models.mkdir(parents=True, exist_ok=True)
     with run_lock(artifacts_dir, "artifacts", timeout=600):
@@ -180,6 +187,7 @@ def load_file(path: Path, expected_sha256: str | None = None) -> Any:
             f"model file {path} does not match its model card (sha256 differs): "
             "truncated or altered"
         )
+    sio = _skops()
     try:
         check_types(sio.get_untrusted_types(data=data), f"model file {path}")
         return sio.loads(data, trusted=TRUSTED_TYPES)

@@ -8,7 +8,7 @@ passed as a task input hashes differently on every run (Prefect issues 16185, 17
 from __future__ import annotations
 
 import hashlib
-import importlib
+import importlib.util
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -62,8 +62,8 @@ def code_hash(stage: str) -> str:
     """Hash of the source files of the stage's modules (a package counts all its files)."""
     digest_ = hashlib.sha256()
     for name in STAGE_MODULES[stage]:
-        module = importlib.import_module(name)
-        origin = Path(module.__file__ or "")
+        spec = importlib.util.find_spec(name)  # locates the file without importing the module
+        origin = Path(spec.origin if spec and spec.origin else "")
         files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
         for file in files:
             digest_.update(file.read_bytes())

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -26,7 +26,9 @@ from volpred.io import (
     read_json,
     sha256_file,
 )
-from volpred.train import TrainResult, train
+
+if TYPE_CHECKING:
+    from volpred.train import TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ def build_card(result: TrainResult, settings: Settings) -> dict[str, Any]:
 
 def train_candidate(settings: Settings) -> dict[str, Any]:
     """Train from the cleaned checkpoint and write the candidate; returns its files' hashes."""
+    from volpred.train import train  # heavy (scikit-learn, arch): only when training runs
+
     table = pl.read_parquet(settings.cleaned_parquet_path)
     result = train(table, settings)
     folder = candidate_dir(settings)
@@ -134,8 +138,12 @@ def candidate_card(settings: Settings) -> dict[str, Any]:
 
 
 def served_card(settings: Settings) -> dict[str, Any] | None:
+    """The served model's card, or None when nothing (loadable) is served yet."""
     try:
-        return artifacts.load_version(settings.artifacts_dir)[1]
+        version = artifacts.latest_version(settings.artifacts_dir)
+        return artifacts.read_card(
+            settings.artifacts_dir / "models" / version / artifacts.CARD_FILE
+        )
     except artifacts.ModelLoadError:
         return None
 

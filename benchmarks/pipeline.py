@@ -1,10 +1,10 @@
 """Time the pipeline as whole processes: cold (no caches), warm (all cached), and the same work
 as plain function calls without Prefect.
 
-    python benchmarks/pipeline.py [--repeat 1] [--api-url http://127.0.0.1:4200/api]
+    python benchmarks/pipeline.py [--repeat 1] [--temporary-server]
 
-Without --api-url each `volpred run` starts Prefect's temporary server (as `make run` does);
-with it (e.g. after `make serve`) the runs talk to that server and the fixed cost disappears.
+By default the runs use the local Prefect server as `make run` does (started once if needed,
+then left running); --temporary-server makes every run start Prefect's temporary server.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def measure(api_url: str | None) -> dict[str, float]:
+def measure(temporary: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         env = os.environ | {
             "VOLPRED_DATA_DIR": f"{tmp}/data",
@@ -45,10 +45,9 @@ def measure(api_url: str | None) -> dict[str, float]:
             "VOLPRED_LOG_LEVEL": "WARNING",
             "OMP_NUM_THREADS": "1",
         }
-        if api_url:
-            env["PREFECT_API_URL"] = api_url
-        cold = timed([VOLPRED, "run"], env)
-        warm = timed([VOLPRED, "run"], env)
+        run = [VOLPRED, "run", "--no-local-server" if temporary else "--local-server"]
+        cold = timed(run, env)
+        warm = timed(run, env)
     with tempfile.TemporaryDirectory() as tmp:
         env |= {"VOLPRED_DATA_DIR": f"{tmp}/data", "VOLPRED_ARTIFACTS_DIR": f"{tmp}/artifacts"}
         plain = timed([sys.executable, "-c", PLAIN], env)
@@ -58,11 +57,11 @@ def measure(api_url: str | None) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--api-url", help="a running Prefect server (default: temporary)")
+    parser.add_argument("--temporary-server", action="store_true")
     args = parser.parse_args()
-    runs = [measure(args.api_url) for _ in range(args.repeat)]
+    runs = [measure(args.temporary_server) for _ in range(args.repeat)]
     med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    server = args.api_url or "temporary server per run"
+    server = "temporary server per run" if args.temporary_server else "the local server"
     print(f"pipeline on the sample source, {server}, median of {args.repeat}:")
     print(f"  cold `volpred run` (no caches)      {med['cold']:7.1f} s")
     print(

@@ -172,10 +172,27 @@ def run(
     require_approval: Annotated[
         bool, typer.Option(help="pause for an analyst before serving a new model")
     ] = False,
+    local_server: Annotated[
+        bool,
+        typer.Option(
+            help="run against the local Prefect server (started once, left running with its UI "
+            "at :4200) instead of a temporary one per run; ignored when PREFECT_API_URL is set"
+        ),
+    ] = True,
 ) -> None:
-    """Run the whole pipeline as a Prefect flow (local mode unless PREFECT_API_URL is set)."""
+    """Run the whole pipeline as a Prefect flow, against the local Prefect server."""
     _prefect_offline_defaults()
-    _settings(source=source, csv_path=path, data_dir=data_dir)  # fail fast on bad flags
+    settings = _settings(source=source, csv_path=path, data_dir=data_dir)  # fail fast
+    if local_server and "PREFECT_API_URL" not in os.environ:
+        from volpred.orchestration import api_url, ensure_server
+        from volpred.services import ServiceError
+
+        _setup_logging()
+        try:
+            ensure_server(settings)
+        except ServiceError as exc:
+            _fail(exc)
+        os.environ["PREFECT_API_URL"] = api_url(settings)
     from flows.pipeline import volpred_pipeline
 
     state = volpred_pipeline(

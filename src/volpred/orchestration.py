@@ -50,8 +50,8 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
         )
 
 
-def serve(settings: Settings) -> dict[str, str]:
-    """Start (or reuse) the server, create/refresh the pool, deploy, start one worker."""
+def ensure_server(settings: Settings) -> services.Service:
+    """The local Prefect server, started in the background unless it already answers."""
     env = prefect_env(settings)
     server = services.start(
         settings.run_dir,
@@ -64,6 +64,13 @@ def serve(settings: Settings) -> dict[str, str]:
         timeout=180,
     )
     log.info("prefect server: %s (pid %d)", api_url(settings), server.pid)
+    return server
+
+
+def serve(settings: Settings) -> dict[str, str]:
+    """Start (or reuse) the server, create/refresh the pool, deploy, start one worker."""
+    env = prefect_env(settings)
+    server = ensure_server(settings)
     _run(
         _prefect(
             "work-pool",

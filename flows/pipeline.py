@@ -174,7 +174,8 @@ def publish(
     trained: dict[str, Any],
     saved: dict[str, Any],
 ) -> None:
-    """Table and markdown artifacts in the Prefect UI: metrics against benchmarks, the run."""
+    """Table and markdown artifacts in the Prefect UI: metrics against benchmarks, the run
+    (data range, rows, the served model's latest forecast)."""
     headline = trained.get("headline", {}).get("overall", {})
     rows = [
         {"target": target, "model": name, **{k: v for k, v in m.items() if v is not None}}
@@ -188,13 +189,23 @@ def publish(
             description=f"Out-of-sample metrics, {headline.get('first')} .. {headline.get('last')}",
         )
     synthetic = " (**synthetic sample data**)" if raw.get("synthetic") else ""
+    card = candidate.served_card(settings) or {}
+    f = card.get("latest_forecast")
+    forecast = (
+        f"- latest forecast (as of {f['date']}, next {card['horizon']} trading days): "
+        f"volatility {100 * f['vol']:.1f}% (80% band {100 * f['vol_lo']:.1f}-"
+        f"{100 * f['vol_hi']:.1f}%), log return {100 * f['ret']:+.2f}% "
+        f"({100 * f['ret_lo']:+.2f} to {100 * f['ret_hi']:+.2f}%)\n"
+        if f
+        else ""
+    )
     create_markdown_artifact(
         key="run-summary",
         markdown=(
             f"# volpred run\n\n"
             f"- data: `{raw['source']}`{synthetic}, {raw['first_date']} .. {raw['last_date']}, "
             f"{raw['rows']} rows ({cleaned['rows_out']} after cleaning)\n"
-            f"- model: version `{saved.get('version')}` ({saved.get('reason')})\n"
+            f"- model: version `{saved.get('version')}` ({saved.get('reason')})\n" + forecast
         ),
     )
 

@@ -64,6 +64,14 @@ def build_card(result: TrainResult, settings: Settings) -> dict[str, Any]:
     }
 
 
+def latest_forecast(model: Any, table: pl.DataFrame) -> dict[str, Any]:
+    """The forecast from the last cleaned row, for run summaries that should not load models."""
+    from volpred.models.final import predict_table
+
+    last = predict_table(model, table).tail(1).row(0, named=True)
+    return {k: (str(v) if k == "date" else float(v)) for k, v in last.items()}
+
+
 def train_candidate(settings: Settings) -> dict[str, Any]:
     """Train from the cleaned checkpoint and write the candidate; returns its files' hashes."""
     from volpred.train import train  # heavy (scikit-learn, arch): only when training runs
@@ -74,7 +82,10 @@ def train_candidate(settings: Settings) -> dict[str, Any]:
     # skops names arrays by object id, so equal models differ in bytes; training is
     # deterministic, so what it was trained from identifies a model instead.
     fingerprint = cachekeys.stage_key("train", settings, settings.cleaned_parquet_path)
-    card = build_card(result, settings) | {"fingerprint": fingerprint}
+    card = build_card(result, settings) | {
+        "fingerprint": fingerprint,
+        "latest_forecast": latest_forecast(result.model, table),
+    }
     data = artifacts.dumps(result.model)
     atomic_write_bytes(folder / MODEL, data)
     atomic_write_json(folder / CARD, card)

@@ -40,6 +40,20 @@ def run_flow(tmp_path, settings, monkeypatch):
     return run
 
 
+def summary_markdown(flow_state) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_state.state_details.flow_run_id])
+            )
+        )
+    (summary,) = [a for a in artifacts if a.key == "run-summary"]
+    return summary.data
+
+
 def test_sample_run_writes_the_plan_checkpoints(prefect_server, tmp_path, run_flow):
     data = tmp_path / "data"
     state = run_flow()
@@ -53,6 +67,10 @@ def test_sample_run_writes_the_plan_checkpoints(prefect_server, tmp_path, run_fl
     meta = json.loads((data / "raw_market.meta.json").read_text())
     assert meta["synthetic"] is True and meta["uris"][0].startswith("sample://")
     assert json.loads((data / "cleaning_report.json").read_text())["synthetic"] is True
+    card = json.loads((tmp_path / "artifacts" / "model_card.json").read_text())
+    assert card["data"]["synthetic"] is True and card["latest_forecast"]["date"] == "2025-12-31"
+    assert summary_markdown(state).count("latest forecast (as of 2025-12-31") == 1
+    assert "synthetic sample data" in summary_markdown(state)
 
 
 def test_second_run_is_served_from_checkpoints(prefect_server, tmp_path, run_flow):

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
+# Before anything imports prefect: offline, and volpred's lines logged outside a flow run (unit
+# tests) stay local instead of warning that they cannot reach the API.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -55,7 +63,7 @@ def raw_frame() -> pl.DataFrame:
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for key in [k for k in __import__("os").environ if k.startswith("VOLPRED_")]:
+    for key in [k for k in os.environ if k.startswith("VOLPRED_")]:
         monkeypatch.delenv(key)
     return Settings(data_dir=tmp_path / "data", artifacts_dir=tmp_path / "artifacts")
 

@@ -130,18 +130,16 @@ def _worse_served_card_cannot_lose(artifacts_dir):
 def test_crash_in_train_model_resumes_from_the_cleaned_checkpoint(
     prefect_server, run_flow, monkeypatch
 ):
-    from volpred import candidate
-
-    real_train = candidate.train
+    from volpred import train
 
     def crash(*args, **kwargs):
         raise RuntimeError("injected crash in train_model")
 
-    monkeypatch.setattr(candidate, "train", crash)
-    state = run_flow()
+    with monkeypatch.context() as patch:
+        patch.setattr(train, "train", crash)
+        state = run_flow()
     assert state.is_failed()
     assert task_states(state)["train_model"] == "Failed"
-    monkeypatch.setattr(candidate, "train", real_train)
     resumed = run_flow()
     assert resumed.is_completed()
     assert task_states(resumed) == {

@@ -58,6 +58,7 @@ run: setup
 	$(BIN)/volpred run
 
 test: setup
+	$(BIN)/ruff check src flows tests benchmarks
 	$(BIN)/pytest
 
 test-unit: setup

@@ -13,10 +13,8 @@ APT_PACKAGES := python3-venv python3-pip ca-certificates
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
-export DO_NOT_TRACK := 1
-export PREFECT_SERVER_ANALYTICS_ENABLED := false
-export PREFECT_LOGGING_EXTRA_LOGGERS := volpred
-export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+# Prefect's offline settings are defaulted by the CLI, flows/ and tests/conftest.py themselves.
+# One OpenMP thread: gradient boosting on 2 cores is ~10x slower with two.
 export OMP_NUM_THREADS ?= 1
 
 UV := $(shell command -v uv 2>/dev/null || echo $(STAMPS)/tools/bin/uv)

@@ -55,7 +55,6 @@ def test_permission_denied_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_csv_is_byte_stable(tmp_path):
-    frame = pl.DataFrame({"x": [0.1, 1 / 3], "d": [pl.date(2020, 1, 1), pl.date(2020, 1, 2)]})
     frame = pl.select(
         x=pl.Series([0.1, 1 / 3]), d=pl.Series(["2020-01-01", "2020-01-02"]).str.to_date()
     )

@@ -56,7 +56,6 @@ class ParsedRaw:
     separator: str = ","
     date_format: str | None = None
     extra_columns: list[str] = field(default_factory=list)
-    line_numbers: pl.Series | None = None
 
     @property
     def ok(self) -> bool:
@@ -205,5 +204,4 @@ def read_raw_csv(path: Path) -> ParsedRaw:
         separator,
         date_format,
         extra,
-        text["__line"],
     )

@@ -8,7 +8,6 @@ their own session so that stopping one stops its children too.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -151,7 +150,3 @@ def stop(run_dir: Path, name: str, grace: float = 10.0) -> bool:
             grace = grace / 2
     path.unlink(missing_ok=True)
     return was_alive
-
-
-def describe(service: Service) -> str:
-    return json.dumps(asdict(service))

@@ -126,21 +126,29 @@ def coverage(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
     return float(np.mean((y >= lo) & (y <= hi)))
 
 
-def vol_metrics(
-    y: np.ndarray, pred: np.ndarray, benchmarks: dict[str, np.ndarray], dm_against: str, lags: int
+def _common_metrics(
+    y: np.ndarray, pred: np.ndarray, benchmarks: dict[str, np.ndarray], against: str, lags: int
 ) -> dict[str, Any]:
-    """Every V metric of one forecast on one sample (arrays already restricted to it)."""
+    """The metrics both targets report, and the squared-error DM test against `against`."""
     out: dict[str, Any] = {
         "n": int(y.size),
         "rmse": rmse(y, pred),
         "mae": mae(y, pred),
         "r2": r2(y, pred),
-        "qlike": qlike(y, pred),
         "oos_r2": {name: oos_r2(y, pred, b) for name, b in benchmarks.items()},
     }
-    bench = benchmarks[dm_against]
     if y.size > lags + 1:
-        out["dm_mse"] = diebold_mariano((y - pred) ** 2, (y - bench) ** 2, lags)
+        out["dm_mse"] = diebold_mariano((y - pred) ** 2, (y - benchmarks[against]) ** 2, lags)
+    return out
+
+
+def vol_metrics(
+    y: np.ndarray, pred: np.ndarray, benchmarks: dict[str, np.ndarray], dm_against: str, lags: int
+) -> dict[str, Any]:
+    """Every V metric of one forecast on one sample (arrays already restricted to it)."""
+    out = _common_metrics(y, pred, benchmarks, dm_against, lags) | {"qlike": qlike(y, pred)}
+    if "dm_mse" in out:
+        bench = benchmarks[dm_against]
         out["dm_qlike"] = diebold_mariano(qlike_losses(y, pred), qlike_losses(y, bench), lags)
     return out
 
@@ -149,16 +157,8 @@ def ret_metrics(
     y: np.ndarray, pred: np.ndarray, benchmarks: dict[str, np.ndarray], test_against: str, lags: int
 ) -> dict[str, Any]:
     """Every R metric of one forecast on one sample (arrays already restricted to it)."""
-    out: dict[str, Any] = {
-        "n": int(y.size),
-        "rmse": rmse(y, pred),
-        "mae": mae(y, pred),
-        "r2": r2(y, pred),
-        "hit_rate": hit_rate(y, pred),
-        "oos_r2": {name: oos_r2(y, pred, b) for name, b in benchmarks.items()},
-    }
-    bench = benchmarks[test_against]
-    if y.size > lags + 1:
-        out["dm_mse"] = diebold_mariano((y - pred) ** 2, (y - bench) ** 2, lags)
-        out["clark_west"] = clark_west(y, pred, bench, lags)
+    out = _common_metrics(y, pred, benchmarks, test_against, lags)
+    out["hit_rate"] = hit_rate(y, pred)
+    if "dm_mse" in out:
+        out["clark_west"] = clark_west(y, pred, benchmarks[test_against], lags)
     return out

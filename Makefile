@@ -8,8 +8,10 @@ UV_VERSION ?= 0.13.9
 STAMPS     := .make
 VENV       := .venv
 BIN        := $(VENV)/bin
-# System packages: python venv support for bootstrapping uv.
-APT_PACKAGES := python3-venv python3-pip ca-certificates
+# System packages: venv support for bootstrapping uv; Chromium (kaleido figures, browser tests);
+# Pango and HarfBuzz subsetting (WeasyPrint), fonts; poppler (pdftotext in tests); wrk (load).
+APT_PACKAGES := python3-venv python3-pip ca-certificates chromium libpango-1.0-0 \
+	libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-liberation poppler-utils wrk
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
@@ -28,7 +30,7 @@ help:
 	@echo "make stop   stop everything volpred started in the background"
 	@echo "make lint   ruff"
 
-$(STAMPS)/apt.stamp:
+$(STAMPS)/apt.stamp: Makefile
 	@mkdir -p $(STAMPS)
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -18,7 +18,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from volpred import candidate
+from volpred.clean import clean
 from volpred.config import Settings
+from volpred.ingest import ingest
 from volpred.schema import conform
 
 
@@ -76,3 +79,34 @@ def write_csv(tmp_path: Path) -> Callable[[str, str], Path]:
         return path
 
     return write
+
+
+def fast_settings(root: Path, **overrides: object) -> Settings:
+    """Settings for a small, quick model on the synthetic sample (2008-2025) under `root`."""
+    return Settings(
+        data_dir=root / "data",
+        artifacts_dir=root / "artifacts",
+        run_dir=root / "run",
+        sample_start=date(2008, 1, 2),
+        min_train_years=5,
+        selection_years=2,
+        refit_every=504,
+        **overrides,
+    )
+
+
+def build_served(root: Path, **overrides: object) -> Settings:
+    """Ingest, clean, train and serve a small model under `root`; returns its settings."""
+    settings = fast_settings(root, **overrides)
+    ingest(settings)
+    clean(settings)
+    candidate.train_candidate(settings)
+    candidate.promote(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """One small served model shared by the session's tests: read it, never change it (copy
+    the folders first, or call `build_served`)."""
+    return build_served(tmp_path_factory.mktemp("served"))

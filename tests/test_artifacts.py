@@ -100,3 +100,13 @@ def test_concurrent_saves_get_distinct_complete_versions(tmp_path, model):
     assert len(versions) == 3
     for version in versions:
         load_version(tmp_path, version)
+
+
+def test_extra_files_join_the_version_folder_with_their_hashes(tmp_path, model):
+    data = artifacts.dumps(model)
+    saved = artifacts.save_bytes(data, {}, tmp_path, {"oos_predictions.parquet": b"rows"})
+    folder = artifacts.version_dir(tmp_path)
+    assert folder == saved.version_dir
+    assert (folder / "oos_predictions.parquet").read_bytes() == b"rows"
+    card = json.loads((folder / artifacts.CARD_FILE).read_text())
+    assert card["extra_files"] == {"oos_predictions.parquet": artifacts.sha256_bytes(b"rows")}

@@ -2,10 +2,6 @@ from datetime import date
 
 import pytest
 
-from volpred import candidate
-from volpred.clean import clean
-from volpred.config import Settings
-from volpred.ingest import ingest
 from volpred.predict import PredictionInputError, load_forecaster, predict
 
 KEYS = {
@@ -23,22 +19,8 @@ KEYS = {
 
 
 @pytest.fixture(scope="module")
-def forecaster(tmp_path_factory):
-    """One small model trained and served from the synthetic sample (2008-2025)."""
-    root = tmp_path_factory.mktemp("predict")
-    settings = Settings(
-        data_dir=root / "data",
-        artifacts_dir=root / "artifacts",
-        sample_start=date(2008, 1, 2),
-        min_train_years=5,
-        selection_years=2,
-        refit_every=504,
-    )
-    ingest(settings)
-    clean(settings)
-    candidate.train_candidate(settings)
-    candidate.promote(settings)
-    return load_forecaster(settings)
+def forecaster(served):
+    return load_forecaster(served)
 
 
 def test_latest_forecast_has_bands_version_and_as_of(forecaster):

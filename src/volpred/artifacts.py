@@ -4,6 +4,7 @@ Layout under `artifacts_dir`:
 
     models/<version>/trained_model.skops   every version ever saved (immutable)
     models/<version>/model_card.json
+    models/<version>/oos_predictions.parquet   its walk-forward predictions (report, dashboard)
     latest                                 the served version's name (one line)
     trained_model.skops, model_card.json   copies of the latest, the plan's paths
 
@@ -23,6 +24,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 
 MODEL_FILE = "trained_model.skops"
 CARD_FILE = "model_card.json"
+PREDICTIONS_FILE = "oos_predictions.parquet"
 LATEST = "latest"
 #: Types beyond skops' built-in safe set that a volpred model file may contain. Anything else in
 #: a file (a tampered or foreign model) is refused before any object is built.
@@ -98,8 +101,17 @@ def save_model(model: Any, card: dict[str, Any], artifacts_dir: Path) -> SavedMo
     return save_bytes(dumps(model), card, artifacts_dir)
 
 
-def save_bytes(data: bytes, card: dict[str, Any], artifacts_dir: Path) -> SavedModel:
-    """`save_model` for an already serialised model (a candidate file, kept byte for byte)."""
+def save_bytes(
+    data: bytes,
+    card: dict[str, Any],
+    artifacts_dir: Path,
+    extra: Mapping[str, bytes] | None = None,
+) -> SavedModel:
+    """`save_model` for an already serialised model (a candidate file, kept byte for byte).
+
+    `extra` files (name -> bytes, e.g. the walk-forward predictions) join the version folder,
+    so everything describing a served version is immutable and appears with it atomically."""
+    extra = dict(extra or {})
     started = time.perf_counter()
     check_types(_skops().get_untrusted_types(data=data), "the model being saved")
     models = artifacts_dir / "models"
@@ -117,13 +129,16 @@ def save_bytes(data: bytes, card: dict[str, Any], artifacts_dir: Path) -> SavedM
             "model_sha256": sha256_bytes(data),
             "model_size_bytes": len(data),
             "library_versions": library_versions(),
+            "extra_files": {name: sha256_bytes(content) for name, content in extra.items()},
         }
         card_text = json.dumps(card, indent=2, sort_keys=True, default=str) + "\n"
         staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=models))
         try:
             (staging / MODEL_FILE).write_bytes(data)
             (staging / CARD_FILE).write_text(card_text, encoding="utf-8")
-            for f in (MODEL_FILE, CARD_FILE):
+            for name, content in extra.items():
+                (staging / name).write_bytes(content)
+            for f in (MODEL_FILE, CARD_FILE, *extra):
                 with open(staging / f, "rb") as fh:
                     os.fsync(fh.fileno())
             os.chmod(staging, 0o755)  # noqa: S103 - readable by the API's user, like models/
@@ -167,6 +182,11 @@ def latest_version(artifacts_dir: Path) -> str:
     if not version or not (artifacts_dir / "models" / version / MODEL_FILE).is_file():
         raise ModelLoadError(f"{pointer} points to version {version!r}, which does not exist")
     return version
+
+
+def version_dir(artifacts_dir: Path, version: str | None = None) -> Path:
+    """The folder of `version` (default: the served one, `latest`)."""
+    return artifacts_dir / "models" / (version or latest_version(artifacts_dir))
 
 
 def read_card(path: Path) -> dict[str, Any]:

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 MODEL = "trained_model.skops"
 CARD = "model_card.json"
-PREDICTIONS = "oos_predictions.parquet"
+PREDICTIONS = artifacts.PREDICTIONS_FILE
 
 
 def candidate_dir(settings: Settings) -> Path:
@@ -164,4 +164,5 @@ def promote(settings: Settings) -> artifacts.SavedModel:
     folder = candidate_dir(settings)
     card = artifacts.read_card(folder / CARD)
     data = (folder / MODEL).read_bytes()
-    return artifacts.save_bytes(data, card, settings.artifacts_dir)
+    extra = {artifacts.PREDICTIONS_FILE: (folder / PREDICTIONS).read_bytes()}
+    return artifacts.save_bytes(data, card, settings.artifacts_dir, extra)

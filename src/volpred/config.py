@@ -79,8 +79,40 @@ class Settings(BaseSettings):
     work_pool: str = "volpred-process"
     api_host: str = "127.0.0.1"
     api_port: int = 5000
+    api_key: SecretStr | None = Field(
+        None, description="when set, /predict and /plot require it (X-API-Key or Bearer)"
+    )
+    api_workers: int = Field(2, ge=1, description="gunicorn sync workers (one per core)")
+    api_timeout: float = Field(30, gt=0, description="gunicorn worker timeout, seconds")
+    api_max_body: int = Field(1_048_576, ge=1024, description="largest request body, bytes")
+    api_max_rows: int = Field(1000, ge=1, description="most rows in one /predict request")
+    api_reload_interval: float = Field(
+        1.0, gt=0, description="seconds between checks for a new served model or data"
+    )
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = 8501
+    dashboard_api_url: str | None = Field(
+        None, description="the API the dashboard calls; default http://<api_host>:<api_port>"
+    )
+    dashboard_api_timeout: float = Field(5.0, gt=0, description="seconds per API call")
+
+    # The report.
+    report_dir: Path = Field(Path("reports"), description="analysis_report.pdf and .html")
+    chromium_path: Path | None = Field(
+        None, description="browser for kaleido's figure export; default: found on PATH"
+    )
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://{self.dashboard_host}:{self.dashboard_port}"
+
+    @property
+    def api_url_for_dashboard(self) -> str:
+        return self.dashboard_api_url or self.api_url
 
     @cached_property
     def raw_path(self) -> Path:

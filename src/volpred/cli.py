@@ -225,6 +225,31 @@ def serve() -> None:
 
 
 @app.command()
+def dashboard(
+    background: Annotated[
+        bool, typer.Option(help="start in the background and wait until it answers")
+    ] = False,
+    port: Annotated[int | None, typer.Option(help="port (VOLPRED_DASHBOARD_PORT)")] = None,
+    api_url: Annotated[
+        str | None, typer.Option(help="the API it calls (VOLPRED_DASHBOARD_API_URL)")
+    ] = None,
+) -> None:
+    """Serve the Streamlit dashboard (foreground unless --background; `volpred stop` stops it)."""
+    from volpred.dashboard.service import run_foreground, start_dashboard
+    from volpred.services import ServiceError
+
+    _setup_logging()
+    settings = _settings(dashboard_port=port, dashboard_api_url=api_url)
+    if not background:
+        raise typer.Exit(run_foreground(settings))
+    try:
+        service = start_dashboard(settings)
+    except ServiceError as exc:
+        _fail(exc)
+    _print({"url": settings.dashboard_url, "pid": service.pid, "log": service.log})
+
+
+@app.command()
 def stop() -> None:
     """Stop every background service volpred started (worker, server, API, dashboard)."""
     from volpred.orchestration import stop_all

@@ -1,5 +1,6 @@
 from datetime import date
 
+import numpy as np
 import pytest
 
 from volpred.predict import PredictionInputError, load_forecaster, predict
@@ -68,8 +69,40 @@ def test_unknown_inputs_are_named(forecaster):
         predict(forecaster, features={"vixx": 20})
 
 
-def test_exactly_one_of_dates_or_features(forecaster):
+def test_dates_or_features_are_required(forecaster):
     with pytest.raises(PredictionInputError):
         predict(forecaster)
-    with pytest.raises(PredictionInputError):
-        predict(forecaster, dates=["latest"], features={"vix": 20})
+
+
+def test_a_date_with_no_changes_gives_that_dates_forecast(forecaster):
+    (plain,) = predict(forecaster, dates=["2020-03-16"])
+    (same,) = predict(forecaster, dates=["2020-03-16"], features={})
+    assert same == pytest.approx(plain)
+
+
+def test_changing_the_vix_on_a_date_recomputes_what_derives_from_it(forecaster):
+    day = "2019-06-03"
+    (base,) = predict(forecaster, dates=[day])
+    (stressed,) = predict(forecaster, dates=[day], features={"vix": 45.0})
+    assert stressed["as_of"] == day and stressed["vol"] > base["vol"]
+    row = int(np.flatnonzero(forecaster.dates == np.datetime64(day))[0])
+    names = forecaster.model.feature_names
+    inputs = dict(zip(names, forecaster.X[row], strict=True))
+    inputs |= {"vix": 45.0, "vix_var_month": 0.45**2 / 12}
+    inputs["vrp"] = inputs["vix_var_month"] - inputs["rv21"] ** 2 / 12
+    inputs["vrp_ratio"] = 45.0 / (100 * inputs["rv21"])
+    expected = forecaster.model.predict(np.array([[inputs[n] for n in names]]))
+    assert stressed["vol"] == pytest.approx(float(expected["vol"][0]))
+    assert stressed["ret"] == pytest.approx(float(expected["ret"][0]))
+
+
+def test_one_date_per_feature_set(forecaster):
+    with pytest.raises(PredictionInputError, match="one date per"):
+        predict(forecaster, dates=["latest", "2020-01-02"], features={"vix": 20})
+
+
+def test_precomputed_forecasts_equal_a_fresh_model_call(forecaster):
+    rows = np.array([0, 100, len(forecaster.dates) - 1])
+    fresh = forecaster.model.predict(forecaster.X[rows])
+    for key, values in fresh.items():
+        np.testing.assert_allclose(forecaster.outputs[key][rows], values)

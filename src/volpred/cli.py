@@ -225,6 +225,28 @@ def serve() -> None:
 
 
 @app.command()
+def api(
+    background: Annotated[
+        bool, typer.Option(help="start in the background and wait until it is ready")
+    ] = False,
+    host: Annotated[str | None, typer.Option(help="bind address (VOLPRED_API_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (VOLPRED_API_PORT)")] = None,
+) -> None:
+    """Serve the REST API under gunicorn (foreground unless --background)."""
+    from volpred.api.service import run_foreground, start_api
+    from volpred.services import ServiceError
+
+    _setup_logging()
+    settings = _settings(api_host=host, api_port=port)
+    if not background:
+        run_foreground(settings)
+    try:
+        _print(start_api(settings).as_dict())
+    except ServiceError as exc:
+        _fail(exc)
+
+
+@app.command()
 def dashboard(
     background: Annotated[
         bool, typer.Option(help="start in the background and wait until it answers")

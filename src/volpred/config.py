@@ -85,7 +85,6 @@ class Settings(BaseSettings):
     api_workers: int = Field(2, ge=1, description="gunicorn sync workers (one per core)")
     api_timeout: float = Field(30, gt=0, description="gunicorn worker timeout, seconds")
     api_max_body: int = Field(1_048_576, ge=1024, description="largest request body, bytes")
-    api_max_rows: int = Field(1000, ge=1, description="most rows in one /predict request")
     api_reload_interval: float = Field(
         1.0, gt=0, description="seconds between checks for a new served model or data"
     )
@@ -133,6 +132,20 @@ class Settings(BaseSettings):
     @cached_property
     def cleaning_report_path(self) -> Path:
         return self.data_dir / "cleaning_report.json"
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as `VOLPRED_*` variables (absolute paths), so a service started in
+        another process and folder serves exactly what this process configured."""
+        env = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, Path):
+                value = value.resolve()
+            env[f"VOLPRED_{name.upper()}"] = str(value)
+        return env
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Apply CLI flags on top of env/defaults; `None` means "flag not given"."""

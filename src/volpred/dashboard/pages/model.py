@@ -27,9 +27,7 @@ def overview(card: dict[str, Any]) -> None:
     )
     weights = choice.get("vol_ensemble")
     if weights:
-        st.caption(
-            "Vol ensemble weights: " + ", ".join(f"{k} {v:.3f}" for k, v in weights.items())
-        )
+        st.caption("Vol ensemble weights: " + ", ".join(f"{k} {v:.3f}" for k, v in weights.items()))
 
 
 def summary(card: dict[str, Any]) -> None:

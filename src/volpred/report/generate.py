@@ -1,0 +1,179 @@
+"""generate_report: the served model's analysis report as `analysis_report.pdf` and `.html`.
+
+Order of work, chosen for speed on 2 cores: Chromium starts (~2-4 s, in its own process) and
+WeasyPrint imports (~2 s) in background threads while the inputs are read and the figures and
+tables are built; then the figures are exported with that one browser and the PDF is laid out
+in memory. Files are written only after everything succeeded, each atomically: figures first,
+then the HTML, then the PDF, so a failure at any step leaves the previous report as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from volpred import figure_export
+from volpred.config import Settings
+from volpred.io import atomic_write_bytes, atomic_write_text
+from volpred.report import figures as report_figures
+from volpred.report.context import build_context
+from volpred.report.inputs import ReportError, load_inputs
+from volpred.report.render import render_html, render_pdf
+
+log = logging.getLogger("volpred.report")
+
+PDF_NAME = "analysis_report.pdf"
+HTML_NAME = "analysis_report.html"
+FIGURES_DIR = "figures"
+
+
+@dataclass(frozen=True)
+class ReportTimings:
+    """Seconds. `figures_s`: build the figures, wait for the browser, export them;
+    `pdf_s`: embed the figures, render the HTML and lay out the PDF; `total_s`: the whole call."""
+
+    figures_s: float
+    pdf_s: float
+    total_s: float
+    browser_wait_s: float = 0.0
+    export_s: float = 0.0
+    write_s: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 3) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    pdf_path: Path
+    html_path: Path
+    figure_paths: dict[str, Path]
+    table_names: list[str]
+    pages: int
+    timings: ReportTimings
+    model_version: str
+    run_id: str
+    synthetic: bool
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "pdf_path": str(self.pdf_path),
+            "html_path": str(self.html_path),
+            "figures": {k: str(v) for k, v in self.figure_paths.items()},
+            "tables": self.table_names,
+            "pages": self.pages,
+            "timings": self.timings.as_dict(),
+            "model_version": self.model_version,
+            "run_id": self.run_id,
+            "synthetic": self.synthetic,
+        }
+
+
+def _import_weasyprint() -> None:
+    import weasyprint  # noqa: F401 - warm the import while other work runs
+
+
+def generate_report(settings: Settings, *, run_id: str | None = None) -> ReportResult:
+    """Write `report_dir/analysis_report.{pdf,html}` and `report_dir/figures/*.png` for the
+    served model. Raises `ReportError` (missing inputs: names what to run first) or
+    `figure_export.BrowserMissingError` (names what to install)."""
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    run_id = run_id or f"manual-{now.strftime('%Y%m%dT%H%M%SZ')}"
+    report_dir = settings.report_dir
+    log.info("generate_report: start (run %s) -> %s", run_id, report_dir)
+
+    inputs = load_inputs(settings)  # both checks before any work: fail fast, never hang
+    browser = figure_export.find_browser(settings)
+    exporter = figure_export.exporter(browser)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="volpred-report") as pool:
+        browser_ready: Future[None] = pool.submit(exporter.start)
+        pool.submit(_import_weasyprint)
+        t_fig = time.perf_counter()
+        built = report_figures.build_figures(inputs, settings.interval_level)
+        figure_meta = {
+            d.name: {"caption": d.caption, "section": d.section, "name": d.name} for d, _ in built
+        }
+        context, tables = build_context(
+            inputs,
+            run_id=run_id,
+            generated_at=now,
+            default_level=settings.interval_level,
+            figures=figure_meta,
+        )
+        t_wait = time.perf_counter()
+        browser_ready.result()
+        t_export = time.perf_counter()
+        images = figure_export.to_images(
+            [report_figures.image_spec(fig) for _, fig in built], browser=browser
+        )
+        figures_s = time.perf_counter() - t_fig
+        export_s = time.perf_counter() - t_export
+        browser_wait_s = t_export - t_wait
+
+    t_pdf = time.perf_counter()
+    names = [d.name for d, _ in built]
+    ext = report_figures.FORMAT
+    with ThreadPoolExecutor(max_workers=2) as pool:  # Pillow releases the GIL
+        jpegs = list(pool.map(report_figures.pdf_image, images))
+    # The PDF is laid out from a private folder of JPEGs: nothing in report_dir changes yet.
+    with tempfile.TemporaryDirectory(prefix="volpred-report-") as staging:
+        (Path(staging) / FIGURES_DIR).mkdir()
+        for name, data in zip(names, jpegs, strict=True):
+            (Path(staging) / FIGURES_DIR / f"{name}.jpg").write_bytes(data)
+        pdf = render_pdf(
+            render_html(context, {n: f"{FIGURES_DIR}/{n}.jpg" for n in names}),
+            base_url=Path(staging),
+        )
+    html = render_html(context, {n: f"{FIGURES_DIR}/{n}.{ext}" for n in names})
+    pdf_s = time.perf_counter() - t_pdf
+
+    t_write = time.perf_counter()
+    figure_paths = {}
+    for name, data in zip(names, images, strict=True):
+        figure_paths[name] = atomic_write_bytes(report_dir / FIGURES_DIR / f"{name}.{ext}", data)
+        log.info("generate_report: figure %s -> %s", name, figure_paths[name])
+    html_path = atomic_write_text(report_dir / HTML_NAME, html)
+    pdf_path = atomic_write_bytes(report_dir / PDF_NAME, pdf.data)
+    write_s = time.perf_counter() - t_write
+    for table in tables:
+        log.info("generate_report: table %s (%d rows) in %s", table.name, len(table.rows), pdf_path)
+
+    timings = ReportTimings(
+        figures_s=figures_s,
+        pdf_s=pdf_s,
+        total_s=time.perf_counter() - started,
+        browser_wait_s=browser_wait_s,
+        export_s=export_s,
+        write_s=write_s,
+    )
+    result = ReportResult(
+        pdf_path=pdf_path,
+        html_path=html_path,
+        figure_paths=figure_paths,
+        table_names=[t.name for t in tables],
+        pages=pdf.pages,
+        timings=timings,
+        model_version=inputs.version,
+        run_id=run_id,
+        synthetic=inputs.synthetic,
+        warnings=[f.text for f in context["warnings"]],
+    )
+    log.info(
+        "generate_report: end: %s (%d pages), %s; model %s; %s",
+        pdf_path,
+        pdf.pages,
+        html_path,
+        inputs.version,
+        timings.as_dict(),
+    )
+    return result
+
+
+__all__ = ["ReportError", "ReportResult", "ReportTimings", "generate_report"]

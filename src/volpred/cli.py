@@ -272,6 +272,29 @@ def dashboard(
 
 
 @app.command()
+def report(
+    data_dir: DataDir = None,
+    artifacts_dir: ArtifactsDir = None,
+    report_dir: Annotated[
+        Path | None, typer.Option(help="output folder (VOLPRED_REPORT_DIR)")
+    ] = None,
+    run_id: Annotated[str | None, typer.Option(help="run id printed in the report")] = None,
+) -> None:
+    """generate_report: the served model's analysis report, reports/analysis_report.pdf."""
+    from volpred.figure_export import BrowserMissingError, FigureExportError
+    from volpred.io import CheckpointWriteError
+    from volpred.report import ReportError, generate_report
+
+    _setup_logging()
+    settings = _settings(data_dir=data_dir, artifacts_dir=artifacts_dir, report_dir=report_dir)
+    try:
+        result = generate_report(settings, run_id=run_id)
+    except (ReportError, BrowserMissingError, FigureExportError, CheckpointWriteError) as exc:
+        _fail(exc)
+    _print(result.as_dict())
+
+
+@app.command()
 def stop() -> None:
     """Stop every background service volpred started (worker, server, API, dashboard)."""
     from volpred.orchestration import stop_all

@@ -44,6 +44,8 @@ INSTALL_HINT = (
     "install Chromium (Debian/Ubuntu: `apt-get install chromium`) or set VOLPRED_CHROMIUM_PATH "
     "to a Chromium or Chrome executable"
 )
+#: Their INFO lines (every tab, temp dir and render) would bury volpred's own log.
+QUIET_LOGGERS = ("kaleido", "choreographer", "logistro", "browser_proc")
 START_TIMEOUT = 60.0  # seconds for the browser to come up
 RENDER_TIMEOUT = 60.0  # seconds for one image
 
@@ -82,6 +84,14 @@ def find_browser(source: Settings | Path | str | None = None) -> Path:
         f"no browser for figure export: none of {', '.join(BROWSER_NAMES)} is on PATH; "
         f"{INSTALL_HINT}"
     )
+
+
+def _quiet_libraries() -> None:
+    """Kaleido's and choreographer's loggers to WARNING, unless someone configured them."""
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,7 @@ class FigureExporter:
                 return
             if not (self.browser.is_file() and os.access(self.browser, os.X_OK)):
                 raise BrowserMissingError(f"browser {self.browser} is gone: {INSTALL_HINT}")
+            _quiet_libraries()
             started = time.perf_counter()
             self._loop = asyncio.new_event_loop()
             self._thread = threading.Thread(

@@ -23,7 +23,7 @@ from volpred.io import atomic_write_bytes, atomic_write_text
 from volpred.report import figures as report_figures
 from volpred.report.context import build_context
 from volpred.report.inputs import ReportError, load_inputs
-from volpred.report.render import render_html, render_pdf
+from volpred.report.render import import_weasyprint, render_html, render_pdf
 
 log = logging.getLogger("volpred.report")
 
@@ -75,10 +75,6 @@ class ReportResult:
         }
 
 
-def _import_weasyprint() -> None:
-    import weasyprint  # noqa: F401 - warm the import while other work runs
-
-
 def generate_report(settings: Settings, *, run_id: str | None = None) -> ReportResult:
     """Write `report_dir/analysis_report.{pdf,html}` and `report_dir/figures/*.png` for the
     served model. Raises `ReportError` (missing inputs: names what to run first) or
@@ -94,7 +90,7 @@ def generate_report(settings: Settings, *, run_id: str | None = None) -> ReportR
     exporter = figure_export.exporter(browser)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="volpred-report") as pool:
         browser_ready: Future[None] = pool.submit(exporter.start)
-        pool.submit(_import_weasyprint)
+        pool.submit(import_weasyprint)  # warm the import meanwhile
         t_fig = time.perf_counter()
         built = report_figures.build_figures(inputs, settings.interval_level)
         figure_meta = {

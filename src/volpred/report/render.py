@@ -7,6 +7,7 @@ nothing is written until every step has succeeded.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,16 @@ def render_html(
     return env.get_template(TEMPLATE).render(**(context | {"figures": figures, "css": css}))
 
 
+def import_weasyprint() -> Any:
+    """WeasyPrint (~2 s to import: only when a PDF is made), its per-step INFO lines muted."""
+    progress = logging.getLogger("weasyprint.progress")
+    if progress.level == logging.NOTSET:
+        progress.setLevel(logging.WARNING)
+    import weasyprint
+
+    return weasyprint
+
+
 @dataclass(frozen=True)
 class Pdf:
     data: bytes
@@ -52,7 +63,7 @@ class Pdf:
 
 
 def render_pdf(html: str, base_url: Path) -> Pdf:
-    import weasyprint  # ~2 s to import: only when a PDF is made
+    weasyprint = import_weasyprint()
 
     document = weasyprint.HTML(string=html, base_url=str(base_url)).render()
     return Pdf(document.write_pdf(), len(document.pages))

@@ -213,6 +213,13 @@ class FigureExporter:
             self._stop_loop()
 
     def _stop_loop(self) -> None:
+        if self._loop is not None and self._loop.is_running():
+            # Cancel what the browser left running (its watchdog) before the loop stops.
+            future = asyncio.run_coroutine_threadsafe(_cancel_pending(), self._loop)
+            try:
+                future.result(timeout=5)
+            except Exception as exc:  # noqa: BLE001 - best effort while tearing down
+                log.debug("figure export: cancelling pending tasks failed: %s", exc)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
@@ -249,6 +256,13 @@ def _kaleido_class() -> type:
                 await self.tabs_ready.put(tab)
 
     return _Kaleido
+
+
+async def _cancel_pending() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 _shared: FigureExporter | None = None

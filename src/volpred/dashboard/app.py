@@ -15,15 +15,16 @@ from volpred.config import Settings
 from volpred.dashboard import data, events, ui
 
 HERE = Path(__file__).parent
+#: Material icons ship with Streamlit's fonts; emoji need a font servers often lack.
 PAGES = {
-    "forecast": ("Forecast", "📈"),
-    "history": ("Market history", "🗓️"),
-    "model": ("Model", "🔬"),
-    "data": ("Data", "🗂️"),
+    "forecast": ("Forecast", ":material/trending_up:"),
+    "history": ("Market history", ":material/show_chart:"),
+    "model": ("Model", ":material/science:"),
+    "data": ("Data", ":material/database:"),
 }
 
 events.configure(Settings().log_level)
-st.set_page_config(page_title="volpred", page_icon="📈", layout="wide")
+st.set_page_config(page_title="volpred", page_icon=":material/trending_up:", layout="wide")
 
 cfg = data.config()
 st.session_state["volpred_ready"] = ui.sidebar(cfg)

@@ -29,7 +29,7 @@ def command(settings: Settings) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "streamlit",
+        "volpred.dashboard.launch",  # = streamlit, with its imports done before it listens
         "run",
         str(APP),
         "--server.headless",
@@ -45,6 +45,9 @@ def command(settings: Settings) -> list[str]:
         "none",
         "--server.runOnSave",
         "false",
+        # Analysts view, they do not deploy: no Deploy button or developer menu.
+        "--client.toolbarMode",
+        "viewer",
     ]
 
 

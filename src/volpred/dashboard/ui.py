@@ -20,9 +20,12 @@ def attempt(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | N
     try:
         return fn(*args, **kwargs)
     except ApiUnavailable as exc:
-        st.warning(f"{what} is not available: {exc}. The rest of the page still works.", icon="⚠️")
+        st.warning(
+            f"{what} is not available: {exc}. The rest of the page still works.",
+            icon=":material/cloud_off:",
+        )
     except ApiError as exc:
-        st.error(f"{what} failed: {exc}", icon="🚫")
+        st.error(f"{what} failed: {exc}", icon=":material/error:")
     return None
 
 

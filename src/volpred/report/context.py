@@ -22,7 +22,7 @@ from volpred.report.inputs import ReportInputs
 #: Vol models in table order (selected first, candidates, then benchmarks) and their labels.
 VOL_MODELS: dict[str, str] = {
     "selected": "Selected model",
-    "harx": "HAR-X (ridge, VIX-relative)",
+    "harx": "HAR-X (ridge)",
     "gjr": "GJR-GARCH",
     "harx_gjr": "HAR-X + GJR combination",
     "gbm": "Gradient boosting",
@@ -35,8 +35,8 @@ VOL_MODELS: dict[str, str] = {
 VOL_BENCHMARKS = ("har", "rw", "vix", "vix_cal", "garch")
 RET_MODELS: dict[str, str] = {
     "selected": "Selected model",
-    "vrp_ct": "VRP regression (Campbell-Thompson)",
-    "ridge_ct": "Ridge (Campbell-Thompson)",
+    "vrp_ct": "VRP regression",
+    "ridge_ct": "Ridge regression",
     "gbm": "Gradient boosting",
     "combo": "Combination",
     "hist_mean": "Historical mean (benchmark)",
@@ -444,7 +444,8 @@ def ret_metrics_table(sample: dict[str, Any], name: str, caption: str) -> Table:
         rows,
         row_classes=classes,
         note="OOS R² vs mean = 1 − MSE/MSE(historical mean): negative means the model did worse "
-        "than the historical mean. DM and Clark-West p-values are against the historical mean.",
+        "than the historical mean. DM and Clark-West p-values are against the historical mean. "
+        "The regressions carry Campbell-Thompson restrictions (forecasts truncated at zero).",
     )
 
 

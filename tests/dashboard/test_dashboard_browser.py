@@ -11,6 +11,7 @@ import pytest
 import requests
 from conftest import free_port
 
+from volpred import services
 from volpred.config import Settings
 from volpred.dashboard import fmt
 from volpred.dashboard.service import read_marker, start_dashboard, stop_dashboard
@@ -77,8 +78,10 @@ def test_browser_shows_the_apis_forecast(served: Settings, tmp_path: Path) -> No
                 page.screenshot(path=str(tmp_path / "forecast.png"), full_page=True)
             finally:
                 browser.close()
+        # What `make stop` does: the dashboard's clean exit removes its own marker.
+        stopped = services.stop(settings.run_dir, "dashboard")
     finally:
-        stopped = stop_dashboard(settings)
+        stop_dashboard(settings)
         stop_api(settings)
 
     assert values[:2] == [fmt.vol(latest["vol"]), fmt.ret(latest["ret"])]
@@ -95,3 +98,4 @@ def test_browser_shows_the_apis_forecast(served: Settings, tmp_path: Path) -> No
     log = (settings.run_dir / "dashboard.log").read_text()
     assert "event=page_view page=forecast" in log
     assert "event=prediction_asked reason=latest" in log
+    assert f"event=dashboard_process_end pid={service.pid}" in log

@@ -2,11 +2,30 @@
 heavy imports (plotly, polars, the figure modules) and plotly's figure validation warmed up
 before the server starts listening. Streamlit imports a page's modules on the first visit; done
 here, that cost moves into the service's start (which waits for health anyway) instead of
-the first analyst's page load."""
+the first analyst's page load.
+
+It also logs the process's start and end, and on a clean exit (SIGTERM from `volpred stop` /
+`make stop` included) removes the marker file `start_dashboard` wrote for it
+(`VOLPRED_DASHBOARD_MARKER_FILE`), so a stopped dashboard never looks running.
+"""
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
+from pathlib import Path
+
+MARKER_ENV = "VOLPRED_DASHBOARD_MARKER_FILE"
+
+
+def remove_own_marker(marker: Path, pid: int) -> None:
+    """Delete `marker` if it names this process (a newer dashboard's marker stays)."""
+    try:
+        if f"pid: {pid}\n" in marker.read_text(encoding="utf-8"):
+            marker.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def warm_up() -> None:
@@ -24,6 +43,12 @@ def warm_up() -> None:
 
 
 def main() -> None:
+    from volpred.config import Settings
+    from volpred.dashboard import events
+
+    events.configure(Settings().log_level)
+    if os.environ.get(MARKER_ENV):
+        atexit.register(remove_own_marker, Path(os.environ[MARKER_ENV]), os.getpid())
     warm_up()
     from streamlit.web import cli
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from volpred import services
 from volpred.config import Settings
+from volpred.dashboard import launch
 from volpred.io import atomic_write_text
 
 log = logging.getLogger("volpred.dashboard")
@@ -54,6 +55,7 @@ def command(settings: Settings) -> list[str]:
 def environment(settings: Settings) -> dict[str, str]:
     """What the dashboard process needs to know, as env on top of the caller's."""
     env = {
+        launch.MARKER_ENV: str((settings.run_dir / MARKER).resolve()),
         "VOLPRED_DASHBOARD_API_URL": settings.api_url_for_dashboard,
         "VOLPRED_DASHBOARD_API_TIMEOUT": str(settings.dashboard_api_timeout),
         "VOLPRED_LOG_LEVEL": settings.log_level,

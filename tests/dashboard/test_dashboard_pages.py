@@ -118,6 +118,8 @@ def test_each_page_renders_from_the_api(api: ApiClient, page: str) -> None:
 def test_api_key_is_passed_when_set(keyed_api: str, point_at) -> None:
     point_at(keyed_api, key="s3cret")
     at = app().run()
+    assert not at.exception and not messages(at)
+    assert "Forecast volatility (annualised, 21 days)" in metrics(at)
     at.switch_page("pages/history.py").run()
     assert not at.exception and not messages(at)
     assert charts(at) == 4

@@ -24,9 +24,9 @@ from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
 from prefect.logging import get_run_logger
 
-from volpred import cachekeys, candidate
+from volpred import artifacts, cachekeys, candidate
 from volpred.clean import clean
-from volpred.config import Settings, SourceName
+from volpred.config import ServiceName, Settings, SourceName
 from volpred.ingest import ingest
 from volpred.io import run_lock, sha256_file
 from volpred.sources import INCREMENTAL, SourceError
@@ -115,6 +115,84 @@ def save_model(settings: Settings, trained: dict[str, Any], approved: bool) -> d
     }
 
 
+@task(name="run_flask_api", cache_policy=NO_CACHE, timeout_seconds=300, **CHECKPOINT)
+def run_flask_api(settings: Settings, saved: dict[str, Any]) -> dict[str, Any]:
+    """Start the API, or let the running one pick up the new model (no restart), and wait
+    until it serves `saved`'s version."""
+    from volpred.api.service import start_api
+
+    status = start_api(settings, expected_version=saved.get("version"))
+    get_run_logger().info(
+        "run_flask_api: %s serving model %s (pid %d); %s",
+        status.url,
+        status.model_version,
+        status.pid,
+        status.marker,
+    )
+    return status.as_dict() | {"outputs": [_output(Path(status.marker))]}
+
+
+@task(name="run_streamlit_dashboard", cache_policy=NO_CACHE, timeout_seconds=300, **CHECKPOINT)
+def run_streamlit_dashboard(settings: Settings, api: dict[str, Any] | None) -> dict[str, Any]:
+    from volpred.dashboard.service import MARKER, start_dashboard
+
+    service = start_dashboard(settings)
+    marker = settings.run_dir / MARKER
+    get_run_logger().info(
+        "run_streamlit_dashboard: %s (pid %d), API %s; %s",
+        settings.dashboard_url,
+        service.pid,
+        settings.api_url_for_dashboard,
+        marker,
+    )
+    return {
+        "url": settings.dashboard_url,
+        "pid": service.pid,
+        "api_url": settings.api_url_for_dashboard,
+        "outputs": [_output(marker)],
+    }
+
+
+def _report_key(settings: Settings) -> str:
+    from volpred.report.render import TEMPLATES_DIR
+
+    try:
+        card = artifacts.version_dir(settings.artifacts_dir) / artifacts.CARD_FILE
+    except artifacts.ModelLoadError:
+        card = Path("missing")
+    return cachekeys.report_key(settings, card, TEMPLATES_DIR)
+
+
+@task(
+    name="generate_report",
+    cache_key_fn=lambda ctx, p: _report_key(p["settings"]),
+    timeout_seconds=600,
+    **CHECKPOINT,
+)
+def generate_report(
+    settings: Settings, cleaned: dict[str, Any], saved: dict[str, Any]
+) -> dict[str, Any]:
+    from volpred.report import generate_report as write_report
+
+    flow_run = FlowRunContext.get()
+    run_id = str(flow_run.flow_run.id) if flow_run else None
+    result = write_report(settings, run_id=run_id)
+    return {
+        "pdf": str(result.pdf_path),
+        "html": str(result.html_path),
+        "pages": result.pages,
+        "model_version": result.model_version,
+        "figures": {k: str(v) for k, v in result.figure_paths.items()},
+        "tables": result.table_names,
+        "seconds": {
+            "figures": result.timings.figures_s,
+            "pdf": result.timings.pdf_s,
+            "total": result.timings.total_s,
+        },
+        "outputs": [_output(result.pdf_path), _output(result.html_path)],
+    }
+
+
 class PromotionDecision(RunInput):
     """The analyst's answer in the Prefect UI."""
 
@@ -173,9 +251,13 @@ def publish(
     cleaned: dict[str, Any],
     trained: dict[str, Any],
     saved: dict[str, Any],
+    api: dict[str, Any] | None = None,
+    dashboard: dict[str, Any] | None = None,
+    analysis: dict[str, Any] | None = None,
 ) -> None:
     """Table and markdown artifacts in the Prefect UI: metrics against benchmarks, the run
-    (data range, rows, the served model's latest forecast)."""
+    (data range, rows, the served model's latest forecast) and where to look next (API,
+    dashboard, report)."""
     headline = trained.get("headline", {}).get("overall", {})
     rows = [
         {"target": target, "model": name, **{k: v for k, v in m.items() if v is not None}}
@@ -205,9 +287,24 @@ def publish(
             f"# volpred run\n\n"
             f"- data: `{raw['source']}`{synthetic}, {raw['first_date']} .. {raw['last_date']}, "
             f"{raw['rows']} rows ({cleaned['rows_out']} after cleaning)\n"
-            f"- model: version `{saved.get('version')}` ({saved.get('reason')})\n" + forecast
+            f"- model: version `{saved.get('version')}` ({saved.get('reason')})\n"
+            + forecast
+            + "".join(_links(api, dashboard, analysis))
         ),
     )
+
+
+def _links(
+    api: dict[str, Any] | None, dashboard: dict[str, Any] | None, analysis: dict[str, Any] | None
+) -> list[str]:
+    links = []
+    if api:
+        links.append(f"- API: [{api['url']}]({api['url']}/docs) serving `{api['model_version']}`\n")
+    if dashboard:
+        links.append(f"- dashboard: [{dashboard['url']}]({dashboard['url']})\n")
+    if analysis:
+        links.append(f"- report: `{analysis['pdf']}` ({analysis['pages']} pages)\n")
+    return links
 
 
 def stored(step: Task, settings: Settings) -> Task:
@@ -241,7 +338,14 @@ def volpred_pipeline(
     artifacts_dir: Path | None = None,
     results_dir: Path | None = None,
     require_approval: bool = False,
+    services: list[ServiceName] | None = None,
+    report: bool | None = None,
 ) -> dict[str, Any]:
+    """ingest -> clean -> train -> (review) -> save -> API -> dashboard -> report.
+
+    `services` (default: VOLPRED_SERVICES, both) are started or reloaded after the model is
+    saved; `report` (default: VOLPRED_REPORT, on) writes the PDF analysis report.
+    """
     settings = Settings().with_overrides(
         source=source,
         csv_path=csv_path,
@@ -250,6 +354,8 @@ def volpred_pipeline(
         data_dir=data_dir,
         artifacts_dir=artifacts_dir,
         results_dir=results_dir,
+        services=services,
+        report=report,
     )
     logging.getLogger("volpred").setLevel(settings.log_level)
     with run_lock(settings.data_dir, "pipeline", settings.lock_timeout):
@@ -258,8 +364,24 @@ def volpred_pipeline(
         trained = checkpointed(train_model, settings, refresh, cleaned)
         approved = review_candidate(settings, require_approval)
         saved = stored(save_model, settings)(settings, trained, approved)
-    publish(settings, raw, cleaned, trained, saved)
-    return {"raw": raw, "cleaned": cleaned, "trained": trained, "saved": saved}
+    api = dashboard = analysis = None
+    if "api" in settings.services:
+        api = stored(run_flask_api, settings)(settings, saved)
+    if "dashboard" in settings.services:
+        dashboard = stored(run_streamlit_dashboard, settings)(settings, api)
+    if settings.report:
+        with run_lock(settings.report_dir, "report", settings.lock_timeout):
+            analysis = checkpointed(generate_report, settings, False, cleaned, saved)
+    publish(settings, raw, cleaned, trained, saved, api, dashboard, analysis)
+    return {
+        "raw": raw,
+        "cleaned": cleaned,
+        "trained": trained,
+        "saved": saved,
+        "api": api,
+        "dashboard": dashboard,
+        "report": analysis,
+    }
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ STAGE_MODULES: dict[str, list[str]] = {
     "ingest": ["volpred.ingest", "volpred.rawcsv", "volpred.schema", "volpred.sources"],
     "clean": ["volpred.clean", "volpred.features", "volpred.rawcsv", "volpred.schema"],
     "train": ["volpred.train", "volpred.models", "volpred.features"],
+    "report": ["volpred.report", "volpred.plots", "volpred.figure_export"],
 }
 #: The settings each stage reads (secrets excluded: a key changes access, not the data).
 STAGE_SETTINGS: dict[str, list[str]] = {
@@ -50,6 +51,7 @@ STAGE_SETTINGS: dict[str, list[str]] = {
         "interval_level",
         "interval_half_life_years",
     ],
+    "report": ["report_dir", "interval_level", "horizon"],
 }
 
 
@@ -98,6 +100,15 @@ def stage_key(stage: str, settings: Settings, input_path: Path) -> str:
     """Content of the stage's input file, the stage's parameters and its code."""
     content = sha256_file(input_path) if Path(input_path).is_file() else "missing"
     return f"{stage}-" + digest(content, stage_params(settings, stage), code_hash(stage))
+
+
+def report_key(settings: Settings, served_card: Path, templates: Path) -> str:
+    """The cleaned data, the served model's card, the templates, the report's code."""
+    contents = [
+        sha256_file(p) if p.is_file() else "missing"
+        for p in (settings.cleaned_parquet_path, served_card, *sorted(templates.glob("*")))
+    ]
+    return "report-" + digest(contents, stage_params(settings, "report"), code_hash("report"))
 
 
 def outputs_intact(result: dict[str, Any]) -> bool:

@@ -3,6 +3,7 @@ override env."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -12,6 +13,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SourceName = Literal["sample", "csv", "fred", "stooq", "live"]
+ServiceName = Literal["api", "dashboard"]
 
 
 class Settings(BaseSettings):
@@ -95,6 +97,12 @@ class Settings(BaseSettings):
     )
     dashboard_api_timeout: float = Field(5.0, gt=0, description="seconds per API call")
 
+    # What a pipeline run leaves behind besides the model.
+    services: list[ServiceName] = Field(
+        ["api", "dashboard"], description="services a run starts or reloads (JSON list)"
+    )
+    report: bool = Field(True, description="whether a run writes the PDF analysis report")
+
     # The report.
     report_dir: Path = Field(Path("reports"), description="analysis_report.pdf and .html")
     chromium_path: Path | None = Field(
@@ -144,6 +152,8 @@ class Settings(BaseSettings):
                 value = value.get_secret_value()
             elif isinstance(value, Path):
                 value = value.resolve()
+            elif isinstance(value, list | dict):
+                value = json.dumps(value)
             env[f"VOLPRED_{name.upper()}"] = str(value)
         return env
 

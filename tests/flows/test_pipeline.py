@@ -1,6 +1,8 @@
 import json
+import subprocess
 import threading
 import time
+import urllib.request
 from datetime import date
 
 import polars as pl
@@ -34,6 +36,8 @@ def run_flow(tmp_path, settings, monkeypatch):
             "data_dir": tmp_path / "data",
             "artifacts_dir": tmp_path / "artifacts",
             "results_dir": tmp_path / "results",
+            "services": [],
+            "report": False,
         } | params
         return volpred_pipeline(**params, return_state=True)
 
@@ -71,6 +75,54 @@ def test_sample_run_writes_the_plan_checkpoints(prefect_server, tmp_path, run_fl
     assert card["data"]["synthetic"] is True and card["latest_forecast"]["date"] == "2025-12-31"
     assert summary_markdown(state).count("latest forecast (as of 2025-12-31") == 1
     assert "synthetic sample data" in summary_markdown(state)
+
+
+def test_a_full_run_serves_the_model_and_writes_the_report(
+    prefect_server, tmp_path, run_flow, monkeypatch
+):
+    """The whole DAG: services start on free ports and serve the saved version; the report is
+    written; a second run reuses the running services and the cached report."""
+    from tests.api.conftest import free_port
+    from volpred.config import Settings
+    from volpred.orchestration import stop_all
+
+    env = {
+        "VOLPRED_RUN_DIR": str(tmp_path / "run"),
+        "VOLPRED_REPORT_DIR": str(tmp_path / "reports"),
+        "VOLPRED_API_PORT": str(free_port()),
+        "VOLPRED_DASHBOARD_PORT": str(free_port()),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings(artifacts_dir=tmp_path / "artifacts", data_dir=tmp_path / "data")
+    try:
+        state = run_flow(services=["api", "dashboard"], report=True)
+        assert state.is_completed(), state.message
+        result = state.result()
+        version = result["saved"]["version"]
+        assert result["api"]["model_version"] == version
+        with urllib.request.urlopen(f"{settings.api_url}/ready", timeout=5) as r:
+            assert json.loads(r.read())["model_version"] == version
+        marker = (tmp_path / "run" / "flask_api_running.txt").read_text()
+        assert f"model_version: {version}" in marker
+        dash = (tmp_path / "run" / "streamlit_dashboard_running.txt").read_text()
+        assert f"url: {settings.dashboard_url}" in dash and f"api_url: {settings.api_url}" in dash
+        pdf = tmp_path / "reports" / "analysis_report.pdf"
+        assert result["report"]["pdf"] == str(pdf) and result["report"]["model_version"] == version
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+        assert version in text
+        summary = summary_markdown(state)
+        assert settings.api_url in summary and settings.dashboard_url in summary
+        assert "analysis_report.pdf" in summary
+
+        again = run_flow(services=["api", "dashboard"], report=True)
+        states = task_states(again)
+        assert states["generate_report"] == "Cached" and states["run_flask_api"] == "Completed"
+        assert again.result()["api"]["pid"] == result["api"]["pid"]  # reused, not restarted
+        assert again.result()["dashboard"]["pid"] == result["dashboard"]["pid"]
+    finally:
+        stopped = stop_all(settings)
+    assert set(stopped) >= {"api", "dashboard"}
 
 
 def test_second_run_is_served_from_checkpoints(prefect_server, tmp_path, run_flow):

@@ -207,7 +207,7 @@ def create_app(settings: Settings | None = None, served: Served | None = None) -
             raise ApiError(422, "cannot forecast", str(exc), _field_of(exc)) from None
         return json_response({"model_version": f.version, "predictions": records})
 
-    @app.route("/predict", methods=["GET", "POST"])
+    @app.route("/predict", methods=["GET", "POST"], endpoint="predict")
     def predict_view() -> Response:
         if request.method == "GET":
             return answer([PredictRow(date=_query(PredictQuery).date)])
@@ -322,11 +322,11 @@ def create_app(settings: Settings | None = None, served: Served | None = None) -
 
     docs = docs_page(openapi_spec(settings)).encode()
 
-    @app.get("/docs")
+    @app.get("/docs", endpoint="docs")
     def docs_view() -> Response:
         return Response(docs, mimetype="text/html; charset=utf-8")
 
-    @app.get("/metrics")
+    @app.get("/metrics", endpoint="metrics")
     def metrics_view() -> Response:
         body, content_type = metrics.exposition()
         return Response(body, content_type=content_type)

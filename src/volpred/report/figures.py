@@ -31,6 +31,7 @@ class FigureDef:
     section: str  # "market" | "model"
     caption: str
     build: Callable[[ReportInputs, float], go.Figure]
+    height: int | None = None  # px at scale 1; None: the figure's own height
 
 
 def _level(inputs: ReportInputs, default: float) -> float:
@@ -45,6 +46,7 @@ FIGURES: list[FigureDef] = [
         "S&P 500 close (log scale) and drawdown from its running peak; the VIX against 21-day "
         "realized vol (close-to-close and Parkinson range). Shaded: VIX above 30.",
         lambda i, lv: plots.history(i.table),
+        height=570,  # with the VRP figure and the facts on one A4 page
     ),
     FigureDef(
         "vrp",
@@ -52,6 +54,7 @@ FIGURES: list[FigureDef] = [
         "Variance risk premium: the VIX-implied monthly variance minus trailing realized "
         "variance, with its one-year mean.",
         lambda i, lv: plots.vrp(i.table),
+        height=320,
     ),
     FigureDef(
         "forecast",
@@ -96,7 +99,13 @@ FIGURES: list[FigureDef] = [
 
 def build_figures(inputs: ReportInputs, default_level: float) -> list[tuple[FigureDef, go.Figure]]:
     level = _level(inputs, default_level)
-    return [(d, d.build(inputs, level)) for d in FIGURES]
+    built = []
+    for d in FIGURES:
+        fig = d.build(inputs, level)
+        if d.height:
+            fig.update_layout(height=d.height)
+        built.append((d, fig))
+    return built
 
 
 def image_spec(fig: go.Figure) -> figure_export.ImageSpec:

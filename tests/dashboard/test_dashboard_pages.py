@@ -78,11 +78,19 @@ def test_what_if_asks_the_api_and_shows_its_answer(
     at.date_input(key="wi_date").set_value(date(2020, 3, 16)).run()
     assert not at.exception
     row = api.history(start="2020-03-01", end="2020-03-16").tail(1).row(0, named=True)
-    assert at.number_input(key="wi_vix").value == pytest.approx(row["vix"], abs=1e-4)
-    assert at.number_input(key="wi_rv21").value == pytest.approx(100 * row["rv21"], abs=1e-4)
+    assert at.number_input(key="wi_vix").value == pytest.approx(row["vix"], abs=0.005)
+    assert at.number_input(key="wi_rv21").value == pytest.approx(100 * row["rv21"], abs=0.005)
     that_day = api.predict("2020-03-16")
     assert metrics(at)["What-if volatility (annualised, 21 days)"] == fmt.vol(that_day["vol"])
     assert "event=input_changed input=date value=2020-03-16" in caplog.text
+
+    # Move an input, then reset: the inputs and the answer are that day's again.
+    at.number_input(key="wi_rv21").set_value(80.0).run()
+    assert metrics(at)["What-if volatility (annualised, 21 days)"] != fmt.vol(that_day["vol"])
+    at.button(key="wi_reset").click().run()
+    assert not at.exception
+    assert at.number_input(key="wi_rv21").value == pytest.approx(100 * row["rv21"], abs=0.005)
+    assert metrics(at)["What-if volatility (annualised, 21 days)"] == fmt.vol(that_day["vol"])
 
 
 @pytest.mark.parametrize("page", PAGES)

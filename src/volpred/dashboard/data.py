@@ -46,8 +46,18 @@ def model_card(cfg: ApiConfig) -> dict[str, Any]:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _predict(
-    cfg: ApiConfig, date: str, features: tuple[tuple[str, float], ...], version: str | None
+    cfg: ApiConfig,
+    date: str,
+    features: tuple[tuple[str, float], ...],
+    version: str | None,
+    _reason: str,  # not part of the cache key (leading underscore): only for the log line
 ) -> dict[str, Any]:
+    events.event(
+        "prediction_asked",
+        reason=_reason,
+        date=date,
+        features=",".join(f"{k}={v:g}" for k, v in features) or "-",
+    )
     return client(cfg).predict(date, dict(features) or None)
 
 
@@ -61,15 +71,8 @@ def predict(
 ) -> dict[str, Any]:
     """A forecast for `date` with `features` overridden. `version` (the served model's, from
     /ready) is part of the cache key, so a newly served model is never answered from cache.
-    Logged as a `prediction_asked` event whether or not the cache answers."""
-    items = tuple(sorted((features or {}).items()))
-    events.event(
-        "prediction_asked",
-        reason=reason,
-        date=date,
-        features=",".join(f"{k}={v:g}" for k, v in items) or "-",
-    )
-    return _predict(cfg, date, items, version)
+    Each question that reaches the API is logged as a `prediction_asked` event."""
+    return _predict(cfg, date, tuple(sorted((features or {}).items())), version, reason)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

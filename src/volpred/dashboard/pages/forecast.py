@@ -12,12 +12,16 @@ import streamlit as st
 from volpred import plots
 from volpred.dashboard import data, figures, fmt, ui
 
+#: Decimals the inputs show; a day's value is rounded to them, and an input still equal to its
+#: rounded day value counts as unchanged (the API then uses the exact value).
+DECIMALS = 2
 #: What-if inputs: model input name -> (label, widget key, scale from API units to shown units,
-#: step, fallback when the day's value is unknown, in shown units).
-INPUTS: dict[str, tuple[str, str, float, float, float]] = {
-    "vix": ("VIX (points)", "wi_vix", 1.0, 0.5, 20.0),
-    "rv21": ("RV21, realised vol over 21 days (%)", "wi_rv21", 100.0, 0.5, 15.0),
-    "term_spread": ("Term spread, 10y - 2y (pp)", "wi_term", 1.0, 0.05, 1.0),
+#: step, fallback when the day's value is unknown, lowest, highest; in shown units). The bounds
+#: are wider than anything cleaning lets through (VIX 5..150, yields -5..25).
+INPUTS: dict[str, tuple[str, str, float, float, float, float, float]] = {
+    "vix": ("VIX (points)", "wi_vix", 1.0, 0.5, 20.0, 0.0, 200.0),
+    "rv21": ("RV21, realised vol over 21 days (%)", "wi_rv21", 100.0, 0.5, 15.0, 0.0, 1000.0),
+    "term_spread": ("Term spread, 10y - 2y (pp)", "wi_term", 1.0, 0.05, 1.0, -30.0, 30.0),
 }
 
 
@@ -55,8 +59,10 @@ def day_values(table: pl.DataFrame | None, day: date) -> dict[str, float]:
 def reset_inputs(table: pl.DataFrame | None) -> None:
     """Put the chosen day's values into the input widgets."""
     values = day_values(table, st.session_state["wi_date"])
-    for name, (_, key, scale, _, fallback) in INPUTS.items():
-        st.session_state[key] = round(values[name] * scale, 4) if name in values else fallback
+    for name, (_, key, scale, _, fallback, _, _) in INPUTS.items():
+        st.session_state[key] = (
+            round(values[name] * scale, DECIMALS) if name in values else fallback
+        )
 
 
 def date_changed(table: pl.DataFrame | None) -> None:
@@ -68,9 +74,9 @@ def date_changed(table: pl.DataFrame | None) -> None:
 def overrides(values: dict[str, float]) -> dict[str, float]:
     """The inputs the analyst moved away from the day's values, in API units."""
     changed = {}
-    for name, (_, key, scale, _, _) in INPUTS.items():
+    for name, (_, key, scale, *_) in INPUTS.items():
         shown = float(st.session_state[key])
-        if name not in values or abs(shown - round(values[name] * scale, 4)) > 1e-9:
+        if name not in values or abs(shown - round(values[name] * scale, DECIMALS)) > 1e-9:
             changed[name] = shown / scale
     return changed
 
@@ -95,18 +101,19 @@ def what_if(cfg: Any, version: str | None, table: pl.DataFrame | None, last: dat
             on_change=date_changed,
             args=(table,),
         )
-    for col, (label, key, _, step, _) in zip(cols[1:], INPUTS.values(), strict=True):
+    for col, (label, key, _, step, _, low, high) in zip(cols[1:], INPUTS.values(), strict=True):
         with col:
             st.number_input(
                 label,
                 key=key,
                 step=step,
-                format="%.2f",
-                on_change=ui.input_changed(label.split(" ")[0], key),
+                min_value=low,
+                max_value=high,
+                format=f"%.{DECIMALS}f",
+                on_change=ui.input_changed(label.split(" ")[0].rstrip(","), key),
             )
-    if st.button("Reset to that day's values"):
-        reset_inputs(table)
-        st.rerun()
+    # A callback: widget values can only be set before the widgets are drawn in a run.
+    st.button("Reset to that day's values", on_click=reset_inputs, args=(table,), key="wi_reset")
     day = st.session_state["wi_date"]
     changed = overrides(day_values(table, day))
     base = ui.attempt(

@@ -96,7 +96,12 @@ def train_model(settings: Settings, cleaned: dict[str, Any]) -> dict[str, Any]:
 def save_model(settings: Settings, trained: dict[str, Any], approved: bool) -> dict[str, Any]:
     """Serve the candidate as a new version, unless it already is served or was declined."""
     served = candidate.served_card(settings)
-    if served is not None and served.get("fingerprint") == trained["fingerprint"]:
+    if (
+        served is not None
+        and served.get("fingerprint") == trained["fingerprint"]
+        # versions saved before predictions were kept with them are saved again, complete
+        and artifacts.PREDICTIONS_FILE in served.get("extra_files", {})
+    ):
         get_run_logger().info(
             "save_model: the candidate is already served as %s", served["version"]
         )

@@ -164,3 +164,26 @@ def test_templates_dir_exists():
     assert (render.TEMPLATES_DIR / render.TEMPLATE).is_file()
     assert (render.TEMPLATES_DIR / render.STYLESHEET).is_file()
     assert isinstance(render.TEMPLATES_DIR, Path)
+
+
+def test_cleaning_findings_and_gaps_are_reported():
+    cleaning = {
+        "rows_in": 1000,
+        "rows_out": 997,
+        "rows_dropped": 3,
+        "findings": [
+            {"kind": "bad_print", "column": "spx_close", "policy": "drop", "count": 3,
+             "dates": ["2020-03-16", "2020-03-17", "2020-03-18", "2020-03-19"]},
+        ],
+        "nulls_before": {"dgs10": 7, "vix_close": 0},
+        "nulls_after_fill": {"dgs10": 2},
+    }  # fmt: skip
+    assert ctx.findings_list(cleaning) == [
+        "bad_print in spx_close (drop): 3 rows, first on 2020-03-16, 2020-03-17, 2020-03-18"
+    ]
+    inputs = ReportInputs({}, Path("."), None, None, cleaning, {})  # type: ignore[arg-type]
+    texts = [f.text for f in ctx.data_findings(inputs)]
+    assert "Cleaning dropped 3 of 1,000 rows and recorded 1 findings (see Data)." in texts
+    assert any("dgs10 7" in t and "missing after cleaning and filling: dgs10 2" in t for t in texts)
+    facts = dict(ctx.cleaning_facts(cleaning))
+    assert facts["Rows dropped by cleaning"] == "3"

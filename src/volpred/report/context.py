@@ -264,7 +264,7 @@ def data_findings(inputs: ReportInputs) -> list[Finding]:
         listed = ", ".join(f"{k} {fmt.count(v)}" for k, v in sorted(gaps.items()))
         left = {k: v for k, v in (c.get("nulls_after_fill") or {}).items() if v}
         remaining = ", ".join(f"{k} {fmt.count(v)}" for k, v in sorted(left.items()))
-        tail = f"; still missing after filling: {remaining}" if left else "; all filled"
+        tail = f"; missing after cleaning and filling: {remaining}" if left else "; all filled"
         out.append(Finding(f"Data gaps before filling (days): {listed}{tail}.", "warn"))
     if inputs.synthetic:
         out.append(
@@ -342,12 +342,19 @@ def cleaning_facts(cleaning: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def findings_list(cleaning: dict[str, Any], limit: int = 12) -> list[str]:
+    """One line per cleaning finding: what, which column, the policy applied, how many rows
+    and the first dates (the full lists are in data/cleaning_report.json)."""
     out = []
     for f in (cleaning.get("findings") or [])[:limit]:
-        if isinstance(f, dict):
-            out.append("; ".join(f"{k}: {v}" for k, v in f.items() if not isinstance(v, list)))
-        else:
+        if not isinstance(f, dict):
             out.append(str(f))
+            continue
+        dates = [str(d) for d in (f.get("dates") or [])]
+        first = f", first on {', '.join(dates[:3])}" if dates else ""
+        out.append(
+            f"{f.get('kind', 'finding')} in {f.get('column', 'n/a')} "
+            f"({f.get('policy', 'n/a')}): {fmt.count(f.get('count', len(dates)))} rows{first}"
+        )
     return out
 
 

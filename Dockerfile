@@ -18,6 +18,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     VOLPRED_ARTIFACTS_DIR=/var/lib/volpred/artifacts \
     VOLPRED_RESULTS_DIR=/var/lib/volpred/results \
     VOLPRED_RUN_DIR=/var/lib/volpred/run \
+    VOLPRED_REPORT_DIR=/var/lib/volpred/reports \
     VOLPRED_HEALTH_URL=http://127.0.0.1:4200/api/health
 
 # System libraries: WeasyPrint (pango, harfbuzz subset), Chromium for kaleido's figure export,
@@ -37,6 +38,7 @@ COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY src ./src
 COPY flows ./flows
+COPY templates ./templates
 COPY deployments ./deployments
 COPY prefect.yaml ./
 RUN uv sync --frozen --no-dev

@@ -64,3 +64,23 @@ def test_the_image_python_steps_work_in_a_clean_virtual_environment(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_services_run_existing_volpred_commands():
+    import yaml
+    from typer.main import get_command
+
+    from volpred.cli import app
+
+    compose = yaml.safe_load((ROOT / "deployments" / "docker-compose.yml").read_text())
+    commands = set(get_command(app).commands)
+    used = {
+        s["command"][1]
+        for s in compose["services"].values()
+        if isinstance(s.get("command"), list) and s["command"][0] == "volpred"
+    }
+    assert used == {"api", "dashboard"} and used <= commands
+    assert compose["services"]["worker"]["environment"]["VOLPRED_SERVICES"] == "[]"
+    assert compose["services"]["dashboard"]["environment"]["VOLPRED_DASHBOARD_API_URL"] == (
+        "http://api:5000"
+    )

@@ -105,5 +105,12 @@ def serve(settings: Settings) -> dict[str, str]:
 
 
 def stop_all(settings: Settings) -> list[str]:
-    """Stop every service volpred started; returns the names that were running."""
-    return [name for name in SERVICES if services.stop(settings.run_dir, name)]
+    """Stop every service volpred started (and drop their "running" markers); returns the
+    names that were running."""
+    from volpred.api.service import MARKER as API_MARKER
+    from volpred.dashboard.service import MARKER as DASHBOARD_MARKER
+
+    stopped = [name for name in SERVICES if services.stop(settings.run_dir, name)]
+    for marker in (API_MARKER, DASHBOARD_MARKER):
+        (settings.run_dir / marker).unlink(missing_ok=True)
+    return stopped

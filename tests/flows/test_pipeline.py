@@ -123,6 +123,7 @@ def test_a_full_run_serves_the_model_and_writes_the_report(
     finally:
         stopped = stop_all(settings)
     assert set(stopped) >= {"api", "dashboard"}
+    assert not (tmp_path / "run" / "flask_api_running.txt").exists()
 
 
 def test_second_run_is_served_from_checkpoints(prefect_server, tmp_path, run_flow):

@@ -33,9 +33,10 @@ def fault_report(request: pytest.FixtureRequest) -> Callable[..., None]:
     def record(
         fault: str, expected: str, happened: str, checkpoints_lost: int = 0, server_errors: int = 0
     ) -> None:
-        ROWS.append(
-            FaultRow(request.node.nodeid, fault, expected, happened, checkpoints_lost, server_errors)
+        row = FaultRow(
+            request.node.nodeid, fault, expected, happened, checkpoints_lost, server_errors
         )
+        ROWS.append(row)
 
     return record
 
@@ -56,6 +57,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
     lost = sum(r.checkpoints_lost for r in ROWS)
     errors = sum(r.server_errors for r in ROWS)
     passed = sum(r.nodeid not in failed for r in ROWS)
-    tr.write_line(
-        f"{passed}/{len(ROWS)} faults handled; {lost} checkpoints lost; {errors} x 5xx"
-    )
+    tr.write_line(f"{passed}/{len(ROWS)} faults handled; {lost} checkpoints lost; {errors} x 5xx")

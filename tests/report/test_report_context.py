@@ -187,3 +187,9 @@ def test_cleaning_findings_and_gaps_are_reported():
     assert any("dgs10 7" in t and "missing after cleaning and filling: dgs10 2" in t for t in texts)
     facts = dict(ctx.cleaning_facts(cleaning))
     assert facts["Rows dropped by cleaning"] == "3"
+
+
+def test_missing_templates_are_a_clear_error(tmp_path):
+    with pytest.raises(ReportError, match="report.html.j2"):
+        render.check_templates(tmp_path)
+    render.check_templates()  # the repository's own templates are complete

@@ -23,7 +23,7 @@ from volpred.io import atomic_write_bytes, atomic_write_text
 from volpred.report import figures as report_figures
 from volpred.report.context import build_context
 from volpred.report.inputs import ReportError, load_inputs
-from volpred.report.render import import_weasyprint, render_html, render_pdf
+from volpred.report.render import check_templates, import_weasyprint, render_html, render_pdf
 
 log = logging.getLogger("volpred.report")
 
@@ -34,8 +34,9 @@ FIGURES_DIR = "figures"
 
 @dataclass(frozen=True)
 class ReportTimings:
-    """Seconds. `figures_s`: build the figures, wait for the browser, export them;
-    `pdf_s`: embed the figures, render the HTML and lay out the PDF; `total_s`: the whole call."""
+    """Seconds. `figures_s`: build the figures, wait for the browser, export them (and make
+    the PDF's JPEGs meanwhile); `pdf_s`: render the HTML and lay out the PDF; `total_s`: the
+    whole call."""
 
     figures_s: float
     pdf_s: float
@@ -85,7 +86,8 @@ def generate_report(settings: Settings, *, run_id: str | None = None) -> ReportR
     report_dir = settings.report_dir
     log.info("generate_report: start (run %s) -> %s", run_id, report_dir)
 
-    inputs = load_inputs(settings)  # both checks before any work: fail fast, never hang
+    inputs = load_inputs(settings)  # these checks before any work: fail fast, never hang
+    check_templates()
     browser = figure_export.find_browser(settings)
     exporter = figure_export.exporter(browser)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="volpred-report") as pool:
@@ -106,9 +108,13 @@ def generate_report(settings: Settings, *, run_id: str | None = None) -> ReportR
         t_wait = time.perf_counter()
         browser_ready.result()
         t_export = time.perf_counter()
-        images = figure_export.to_images(
-            [report_figures.image_spec(fig) for _, fig in built], browser=browser
-        )
+        images, jpeg_jobs = [], []
+        for _, fig in built:
+            images.append(exporter.to_image(report_figures.image_spec(fig)))
+            # The PDF's JPEG is made while the browser draws the next figure (Pillow releases
+            # the GIL, and this thread only waits for Chromium).
+            jpeg_jobs.append(pool.submit(report_figures.pdf_image, images[-1]))
+        jpegs = [job.result() for job in jpeg_jobs]
         figures_s = time.perf_counter() - t_fig
         export_s = time.perf_counter() - t_export
         browser_wait_s = t_export - t_wait
@@ -116,8 +122,6 @@ def generate_report(settings: Settings, *, run_id: str | None = None) -> ReportR
     t_pdf = time.perf_counter()
     names = [d.name for d, _ in built]
     ext = report_figures.FORMAT
-    with ThreadPoolExecutor(max_workers=2) as pool:  # Pillow releases the GIL
-        jpegs = list(pool.map(report_figures.pdf_image, images))
     # The PDF is laid out from a private folder of JPEGs: nothing in report_dir changes yet.
     with tempfile.TemporaryDirectory(prefix="volpred-report-") as staging:
         (Path(staging) / FIGURES_DIR).mkdir()

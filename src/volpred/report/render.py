@@ -20,6 +20,20 @@ TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
 
 
+def check_templates(templates_dir: Path | None = None) -> None:
+    """The template and stylesheet exist (an image built without `templates/` would otherwise
+    fail after the figures were exported)."""
+    from volpred.report.inputs import ReportError
+
+    folder = templates_dir or TEMPLATES_DIR
+    missing = [name for name in (TEMPLATE, STYLESHEET) if not (folder / name).is_file()]
+    if missing:
+        raise ReportError(
+            f"report template files {', '.join(missing)} are missing from {folder} "
+            "(the repository's templates/ folder must be installed with the code)"
+        )
+
+
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     folder = templates_dir or TEMPLATES_DIR
     return jinja2.Environment(

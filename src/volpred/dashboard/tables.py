@@ -13,6 +13,12 @@ SUMMARY = {
     "vol": ["rmse", "mae", "qlike", "r2", "oos_r2:har", "oos_r2:vix", "oos_r2:rw", "dm_qlike:p"],
     "ret": ["rmse", "mae", "r2", "hit_rate", "oos_r2:hist_mean", "oos_r2:zero", "clark_west:p"],
 }
+#: Headers for the tests' p-values: the card compares each model with the target's base
+#: benchmark (HAR for vol, the historical mean for returns).
+LABELS = {
+    "dm_qlike:p": "DM p vs har (qlike)",
+    "clark_west:p": "Clark-West p vs hist_mean",
+}
 
 
 def _metric(entry: Mapping[str, Any], metric: str) -> float | None:
@@ -57,7 +63,8 @@ def summary_table(card: Mapping[str, Any], period: str, target: str) -> pl.DataF
     models = sorted(block, key=lambda m: (m != "selected", m))
     wanted = [m for m in SUMMARY[target] if any(_metric(block[x], m) is not None for x in models)]
     rows = [
-        {"model": m, "n": block[m].get("n")} | {k: _metric(block[m], k) for k in wanted}
+        {"model": m, "n": block[m].get("n")}
+        | {LABELS.get(k, k): _metric(block[m], k) for k in wanted}
         for m in models
     ]
     return pl.DataFrame(rows, infer_schema_length=None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import polars as pl
 import streamlit as st
 
 from volpred import plots
@@ -95,7 +96,8 @@ latest = ui.attempt(
 )
 if oos is not None and not oos.is_empty():
     st.subheader("Walk-forward forecasts against what was realised")
-    first, last = oos["date"].min(), oos["date"].max()
+    scored = oos.filter(pl.col("evaluated")) if "evaluated" in oos.columns else oos
+    first, last = (scored if not scored.is_empty() else oos)["date"].min(), oos["date"].max()
     assert isinstance(first, date) and isinstance(last, date)
     start, end = st.slider(
         "Forecast dates",

@@ -193,3 +193,26 @@ def test_missing_templates_are_a_clear_error(tmp_path):
     with pytest.raises(ReportError, match="report.html.j2"):
         render.check_templates(tmp_path)
     render.check_templates()  # the repository's own templates are complete
+
+
+def test_cli_report_without_a_model_exits_non_zero_with_the_reason(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from volpred.cli import app
+
+    monkeypatch.delenv("VOLPRED_CHROMIUM_PATH", raising=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--artifacts-dir",
+            str(tmp_path / "a"),
+            "--report-dir",
+            str(tmp_path / "r"),
+        ],  # fmt: skip
+    )
+    assert result.exit_code == 1
+    assert "volpred train" in result.stderr
+    assert not (tmp_path / "r").exists()

@@ -265,3 +265,31 @@ def test_missing_browser_is_named_and_changes_nothing(report, tmp_path):
     with pytest.raises(BrowserMissingError, match="apt-get install chromium"):
         generate_report(settings)
     assert not settings.report_dir.exists()
+
+
+def test_cli_prints_the_pdf_path_and_timings(report, tmp_path):
+    from typer.testing import CliRunner
+
+    from volpred.cli import app
+
+    settings = _copy_served(report[0], tmp_path)
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "--data-dir",
+            str(settings.data_dir),
+            "--artifacts-dir",
+            str(settings.artifacts_dir),
+            "--report-dir",
+            str(settings.report_dir),
+            "--run-id",
+            "cli-run",
+        ],  # fmt: skip
+    )
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed["pdf_path"] == str(settings.report_dir / "analysis_report.pdf")
+    assert printed["run_id"] == "cli-run"
+    assert set(printed["timings"]) >= {"figures_s", "pdf_s", "total_s"}
+    assert "cli-run" in _text(Path(printed["pdf_path"]))

@@ -15,7 +15,7 @@ import pytest
 
 from volpred import figure_export
 from volpred.config import Settings
-from volpred.figure_export import BrowserMissingError, ImageSpec, find_browser
+from volpred.figure_export import BrowserMissingError, FigureExportError, ImageSpec, find_browser
 
 
 def _executable(path: Path, body: str = "#!/bin/sh\nexit 1\n") -> Path:
@@ -123,12 +123,31 @@ def test_batch_and_concurrent_callers(shared_exporter):
 
 @pytest.mark.integration
 @pytest.mark.timeout(120)
-def test_restart_after_close(shared_exporter):
-    shared_exporter.close()
-    assert not shared_exporter.running
-    png = figure_export.to_image(_figure(), "png", 200, 150)
-    assert png.startswith(b"\x89PNG")
-    assert shared_exporter.running
+def test_draw_error_keeps_the_browser_and_a_crash_restarts_it(shared_exporter, monkeypatch):
+    from kaleido.errors import BrowserClosedError, KaleidoError
+
+    shared_exporter.start()
+    kaleido = shared_exporter._kaleido
+
+    async def cannot_draw(*args, **kwargs):
+        raise KaleidoError(525, "cannot draw this")
+
+    monkeypatch.setattr(kaleido, "calc_fig", cannot_draw)
+    with pytest.raises(FigureExportError, match="cannot draw this"):
+        figure_export.to_image(_figure(), "svg", 300, 200)
+    assert shared_exporter._kaleido is kaleido  # no restart for a bad figure
+
+    crashes = []
+
+    async def crashed(*args, **kwargs):
+        crashes.append(1)
+        raise BrowserClosedError("the browser went away")
+
+    monkeypatch.setattr(kaleido, "calc_fig", crashed)
+    svg = figure_export.to_image(_figure("After restart"), "svg", 300, 200)
+    assert crashes == [1]
+    assert b"After restart" in svg
+    assert shared_exporter.running and shared_exporter._kaleido is not kaleido
 
 
 @pytest.mark.integration

@@ -174,8 +174,11 @@ class FigureExporter:
             raise FigureExportError(f"{what} took more than {timeout:g} s") from exc
 
     def to_image(self, spec: ImageSpec) -> bytes:
-        """One image; on a browser failure the browser is restarted once and the export
-        retried, so a crashed Chromium costs a long-running API one slow request, not all."""
+        """One image. A figure plotly.js cannot draw is an error at once (the browser is
+        fine); on a browser failure (crash, timeout) the browser is restarted once and the
+        export retried, so a crashed Chromium costs a long-running API one slow request."""
+        from kaleido.errors import JavascriptError, KaleidoError
+
         with self._lock:
             for attempt in (1, 2):
                 self.start()
@@ -185,7 +188,9 @@ class FigureExporter:
                         self.render_timeout,
                         "exporting a figure",
                     )
-                except Exception as exc:  # noqa: BLE001 - any browser failure: restart once
+                except (KaleidoError, JavascriptError) as exc:
+                    raise FigureExportError(f"plotly.js could not draw the figure: {exc}") from exc
+                except Exception as exc:  # noqa: BLE001 - the browser failed: restart once
                     self.close()
                     if attempt == 2:
                         if isinstance(exc, FigureExportError):

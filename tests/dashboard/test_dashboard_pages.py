@@ -84,9 +84,17 @@ def test_what_if_asks_the_api_and_shows_its_answer(
     assert metrics(at)["What-if volatility (annualised, 21 days)"] == fmt.vol(that_day["vol"])
     assert "event=input_changed input=date value=2020-03-16" in caplog.text
 
-    # Move an input, then reset: the inputs and the answer are that day's again.
+    # Move an input, look at another page and come back: the what-if is as it was left.
     at.number_input(key="wi_rv21").set_value(80.0).run()
-    assert metrics(at)["What-if volatility (annualised, 21 days)"] != fmt.vol(that_day["vol"])
+    moved = metrics(at)["What-if volatility (annualised, 21 days)"]
+    assert moved != fmt.vol(that_day["vol"])
+    at.switch_page("pages/data.py").run()
+    at.switch_page("pages/forecast.py").run()
+    assert at.date_input(key="wi_date").value == date(2020, 3, 16)
+    assert at.number_input(key="wi_rv21").value == 80.0
+    assert metrics(at)["What-if volatility (annualised, 21 days)"] == moved
+
+    # Reset: the inputs and the answer are that day's again.
     at.button(key="wi_reset").click().run()
     assert not at.exception
     assert at.number_input(key="wi_rv21").value == pytest.approx(100 * row["rv21"], abs=0.005)
@@ -105,6 +113,10 @@ def test_each_page_renders_from_the_api(api: ApiClient, page: str) -> None:
         assert "VIX closed above 30" in at.caption[-1].value
         at.number_input(key="hist_regime").set_value(20.0).run()
         assert "VIX closed above 20" in at.caption[-1].value
+        at.switch_page("pages/data.py").run()
+        at.switch_page("pages/history.py").run()
+        assert "VIX closed above 20" in at.caption[-1].value  # kept across pages
+        assert not messages(at)
     elif page.endswith("model.py"):
         assert at.title[0].value == "Model review"
         assert charts(at) == 7  # oos, by year, residuals, pred vs real, acf, 2 coverage
@@ -112,7 +124,8 @@ def test_each_page_renders_from_the_api(api: ApiClient, page: str) -> None:
         assert card["version"] in at.markdown[0].value
         assert len(at.dataframe) >= 2  # vol and return summaries
         at.selectbox(key="model_target").set_value("ret").run()
-        assert not at.exception
+        assert not at.exception and not messages(at)
+        assert at.selectbox(key="model_metric_ret").value == "rmse"
     else:
         assert at.title[0].value == "Data"
         quality = api.data_quality()

@@ -77,3 +77,14 @@ def input_changed(name: str, key: str) -> Callable[[], None]:
         )
 
     return log_it
+
+
+def persist(*keys: str) -> None:
+    """Keep these widgets' values across page switches. Streamlit forgets a widget's value when
+    a run does not draw it (the analyst is on another page); called at the top of a page, this
+    copies each value aside, or puts the copy back when the widget was forgotten."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[f"kept_{key}"] = st.session_state[key]
+        elif f"kept_{key}" in st.session_state:
+            st.session_state[key] = st.session_state[f"kept_{key}"]

@@ -145,10 +145,10 @@ def what_if(cfg: Any, version: str | None, table: pl.DataFrame | None, last: dat
 
 def chart(cfg: Any, table: pl.DataFrame | None, latest: dict[str, Any] | None) -> None:
     st.subheader("The VIX against forecast volatility")
+    st.session_state.setdefault("fc_window", "3y")
     years = st.segmented_control(
         "Window",
         ["1y", "3y", "10y", "all"],
-        default="3y",
         key="fc_window",
         on_change=ui.input_changed("window", "fc_window"),
     )
@@ -170,6 +170,7 @@ def chart(cfg: Any, table: pl.DataFrame | None, latest: dict[str, Any] | None) -
 
 
 ui.page_view("forecast")
+ui.persist("wi_date", *(spec[1] for spec in INPUTS.values()), "fc_window")
 cfg = data.config()
 ready = st.session_state.get("volpred_ready") or {}
 version = ready.get("model_version")

@@ -11,6 +11,7 @@ from volpred import plots
 from volpred.dashboard import data, figures, ui
 
 ui.page_view("history")
+ui.persist("hist_range", "hist_regime")
 cfg = data.config()
 st.title("Market history")
 
@@ -18,13 +19,15 @@ table = ui.attempt("Market history", data.history, cfg)
 if table is not None and not table.is_empty():
     first, last = table["date"].min(), table["date"].max()
     assert isinstance(first, date) and isinstance(last, date)
+    # Defaults through session state: widgets kept across pages (ui.persist) take no value=.
+    st.session_state.setdefault("hist_range", (max(first, last - timedelta(days=3652)), last))
+    st.session_state.setdefault("hist_regime", 30.0)
     left, right = st.columns([3, 1])
     with left:
         picked = st.slider(
             "Date range",
             min_value=first,
             max_value=last,
-            value=(max(first, last - timedelta(days=365 * 10)), last),
             format="YYYY-MM-DD",
             key="hist_range",
             on_change=ui.input_changed("date_range", "hist_range"),
@@ -34,7 +37,6 @@ if table is not None and not table.is_empty():
             "Shade VIX above",
             min_value=10.0,
             max_value=80.0,
-            value=30.0,
             step=5.0,
             key="hist_regime",
             on_change=ui.input_changed("vix_regime", "hist_regime"),

@@ -62,11 +62,12 @@ def by_year(card: dict[str, Any]) -> None:
         )
     names = tables.metric_names(card, target) or ["rmse"]
     with right:
-        default = "qlike" if target == "vol" and "qlike" in names else "rmse"
+        default = "qlike" if target == "vol" else "rmse"
+        default = default if default in names else names[0]
+        st.session_state.setdefault(f"model_metric_{target}", default)
         metric = st.selectbox(
             "Metric",
             names,
-            index=names.index(default) if default in names else 0,
             key=f"model_metric_{target}",
             on_change=ui.input_changed("metric", f"model_metric_{target}"),
         )
@@ -78,6 +79,7 @@ def by_year(card: dict[str, Any]) -> None:
 
 
 ui.page_view("model")
+ui.persist("model_range", "model_period", "model_target", "model_metric_vol", "model_metric_ret")
 cfg = data.config()
 st.title("Model review")
 
@@ -99,11 +101,11 @@ if oos is not None and not oos.is_empty():
     scored = oos.filter(pl.col("evaluated")) if "evaluated" in oos.columns else oos
     first, last = (scored if not scored.is_empty() else oos)["date"].min(), oos["date"].max()
     assert isinstance(first, date) and isinstance(last, date)
+    st.session_state.setdefault("model_range", (first, last))
     start, end = st.slider(
         "Forecast dates",
         min_value=first,
         max_value=last,
-        value=(first, last),
         format="YYYY-MM-DD",
         key="model_range",
         on_change=ui.input_changed("forecast_dates", "model_range"),

@@ -42,8 +42,13 @@ MIXED = [
 ]
 
 
-def lua_script(requests: list[tuple[str, str, str | None]]) -> str:
-    """A wrk script cycling through `requests`, counting non-2xx answers."""
+def lua_script(
+    requests: list[tuple[str, str, str | None]], headers: dict[str, str] | None = None
+) -> str:
+    """A wrk script cycling through `requests` (with `headers` on each)."""
+    static = "".join(
+        f"headers[{json.dumps(k)}] = {json.dumps(v)}\n  " for k, v in (headers or {}).items()
+    )
     items = ",\n".join(
         f"{{method={json.dumps(m)}, path={json.dumps(p)}, "
         f"body={json.dumps(b) if b is not None else 'nil'}}}"
@@ -52,16 +57,12 @@ def lua_script(requests: list[tuple[str, str, str | None]]) -> str:
     return f"""
 local requests = {{ {items} }}
 local i = 0
-local bad = 0
 request = function()
   i = i % #requests + 1
   local r = requests[i]
   local headers = {{}}
-  if r.body then headers["Content-Type"] = "application/json" end
+  {static}if r.body then headers["Content-Type"] = "application/json" end
   return wrk.format(r.method, r.path, headers, r.body)
-end
-response = function(status, headers, body)
-  if status < 200 or status > 299 then bad = bad + 1 end
 end
 """
 
@@ -129,11 +130,12 @@ def main() -> int:
         f"{args.duration} s each\n"
     )
     results = {}
+    key = {"X-API-Key": settings.api_key.get_secret_value()} if settings.api_key else None
     try:
         print(f"{'endpoint':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
         for label, method, path, body in CASES:
             script = work / "case.lua"
-            script.write_text(lua_script([(method, path, body)]))
+            script.write_text(lua_script([(method, path, body)], key))
             r = wrk(settings.api_url, script, args.duration, args.connections, args.threads)
             results[label] = r
             print(
@@ -148,7 +150,7 @@ def main() -> int:
         )
         if args.sustained:
             script = work / "mixed.lua"
-            script.write_text(lua_script(MIXED))
+            script.write_text(lua_script(MIXED, key))
             r = wrk(settings.api_url, script, args.sustained, args.connections, args.threads)
             print(
                 f"sustained mixed load, {args.sustained} s: {r['requests']} requests, "

@@ -139,7 +139,10 @@ class Served:
         """Load a new snapshot if what it depends on changed; returns whether it swapped."""
         sig = signature(self.settings)
         current = self.current
-        if (current is not None and current.signature == sig) or sig == self._failed:
+        if current is not None and current.signature == sig:
+            self.error = self._failed = None  # back to what is served (a bad version withdrawn)
+            return False
+        if sig == self._failed:
             return False
         with self._lock:
             if self.current is not current:  # another thread just swapped

@@ -78,6 +78,7 @@ def test_browser_shows_the_apis_forecast(served: Settings, tmp_path: Path) -> No
                 page.screenshot(path=str(tmp_path / "forecast.png"), full_page=True)
             finally:
                 browser.close()
+        assert start_dashboard(settings).pid == service.pid  # a healthy one is reused
         # What `make stop` does: the dashboard's clean exit removes its own marker.
         stopped = services.stop(settings.run_dir, "dashboard")
     finally:

@@ -73,10 +73,14 @@ def health_url(settings: Settings) -> str:
 
 
 def start_dashboard(settings: Settings, timeout: float = 90.0) -> services.Service:
-    """Start Streamlit in the background unless a healthy one already runs, wait for its
-    health endpoint, and write `run_dir/streamlit_dashboard_running.txt` (url, pid, api_url,
-    started_at, log)."""
+    """Start Streamlit in the background unless a healthy one for the same API already runs,
+    wait for its health endpoint, and write `run_dir/streamlit_dashboard_running.txt` (url,
+    pid, api_url, started_at, log)."""
     started = time.perf_counter()
+    was = read_marker(settings).get("api_url", settings.api_url_for_dashboard)
+    # A running dashboard keeps the API it was started with: restart it for another one.
+    if was != settings.api_url_for_dashboard and services.stop(settings.run_dir, NAME):
+        log.info("event=dashboard_restart reason=api_url_changed was=%s", was)
     service = services.start(
         settings.run_dir,
         NAME,

@@ -114,3 +114,33 @@ def test_events_are_one_structured_line(caplog: pytest.LogCaptureFixture) -> Non
     assert caplog.records[-1].getMessage() == (
         "event=input_changed input=VIX value=35.0 note='two words'"
     )
+
+
+def test_cli_dashboard_command_passes_flags_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from volpred import cli
+    from volpred.services import Service
+
+    seen: dict[str, Settings] = {}
+
+    def fake_start(settings: Settings) -> Service:
+        seen["background"] = settings
+        return Service("dashboard", 4242, [], None, "run/dashboard.log", "now")
+
+    def fake_foreground(settings: Settings) -> int:
+        seen["foreground"] = settings
+        return 0
+
+    monkeypatch.setattr(service, "start_dashboard", fake_start)
+    monkeypatch.setattr(service, "run_foreground", fake_foreground)
+    runner = CliRunner()
+    result = runner.invoke(
+        cli.app, ["dashboard", "--background", "--port", "8642", "--api-url", "http://api:1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["pid"] == 4242
+    assert seen["background"].dashboard_url == "http://127.0.0.1:8642"
+    assert seen["background"].api_url_for_dashboard == "http://api:1"
+    assert runner.invoke(cli.app, ["dashboard"]).exit_code == 0
+    assert seen["foreground"].dashboard_port == 8501

@@ -23,7 +23,7 @@ import polars as pl
 
 from volpred.config import Settings
 from volpred.features import FEATURES, TARGETS, add_features, add_targets
-from volpred.io import atomic_write_csv, atomic_write_json, atomic_write_parquet, read_json
+from volpred.io import read_json, staged_writes, write_csv, write_json, write_parquet
 from volpred.rawcsv import MAX_EXAMPLES, read_raw_csv, summarize
 from volpred.schema import DATE, NUMERIC_COLUMNS, RATES, RAW_COLUMNS, VIX_OHLC
 
@@ -289,9 +289,11 @@ def clean(settings: Settings) -> CleanResult:
     log.info("clean_data: null counts before %s", report["nulls_before"])
     log.info("clean_data: null counts after filling gaps %s", report["nulls_after_fill"])
 
-    atomic_write_parquet(settings.cleaned_parquet_path, table)
-    atomic_write_csv(settings.cleaned_path, table)
-    atomic_write_json(settings.cleaning_report_path, report)
+    # The three files are one checkpoint: they replace the previous three together or not at all.
+    with staged_writes() as stage:
+        stage(settings.cleaned_parquet_path, write_parquet(table))
+        stage(settings.cleaned_path, write_csv(table))
+        stage(settings.cleaning_report_path, write_json(report))
     log.info(
         "clean_data end: rows in %d, out %d -> %s in %.2f s%s",
         report["rows_in"],

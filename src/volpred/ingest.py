@@ -18,7 +18,7 @@ import polars as pl
 
 from volpred import sources
 from volpred.config import Settings
-from volpred.io import atomic_write_csv, atomic_write_json, read_json, sha256_file
+from volpred.io import read_json, sha256_file, staged_writes, write_csv, write_json
 from volpred.rawcsv import read_raw_csv
 from volpred.schema import DATE, NUMERIC_COLUMNS, REQUIRED_COLUMNS
 from volpred.sources import SourceError, SourceResult
@@ -143,25 +143,26 @@ def ingest(settings: Settings, session: Any = None) -> IngestResult:
         if revisions:
             log.warning("ingest_data: %d revised values applied", revisions)
 
-    atomic_write_csv(settings.raw_path, frame)
-    out = IngestResult(
-        path=settings.raw_path,
-        meta_path=settings.raw_meta_path,
-        source=result.source,
-        uris=result.uris,
-        rows=frame.height,
-        rows_fetched=fetched.height,
-        first_date=frame[DATE].min(),
-        last_date=frame[DATE].max(),
-        sha256=sha256_file(settings.raw_path),
-        synthetic=result.synthetic,
-        revisions=revisions,
-        incremental_since=since,
-        notes=result.notes,
-    )
-    atomic_write_json(
-        settings.raw_meta_path, out.as_dict() | {"fetched_at": datetime.now(UTC).isoformat()}
-    )
+    # The csv and its meta (which records the csv's hash) replace the previous pair together.
+    with staged_writes() as stage:
+        staged_csv = stage(settings.raw_path, write_csv(frame))
+        out = IngestResult(
+            path=settings.raw_path,
+            meta_path=settings.raw_meta_path,
+            source=result.source,
+            uris=result.uris,
+            rows=frame.height,
+            rows_fetched=fetched.height,
+            first_date=frame[DATE].min(),
+            last_date=frame[DATE].max(),
+            sha256=sha256_file(staged_csv),
+            synthetic=result.synthetic,
+            revisions=revisions,
+            incremental_since=since,
+            notes=result.notes,
+        )
+        meta = out.as_dict() | {"fetched_at": datetime.now(UTC).isoformat()}
+        stage(settings.raw_meta_path, write_json(meta))
     for note in result.notes:
         log.info("ingest_data: %s", note)
     log.info(

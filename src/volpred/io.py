@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,16 +25,23 @@ class CheckpointWriteError(OSError):
     """Writing a checkpoint failed; the previous version of the file is untouched."""
 
 
-@contextlib.contextmanager
-def _temp_beside(path: Path) -> Iterator[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-    finally:
-        tmp.unlink(missing_ok=True)
+#: How polars (Rust) reports an OS error inside its own exceptions: "... (os error 28)".
+_RUST_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+def _write_error(path: Path, exc: BaseException) -> CheckpointWriteError:
+    """A clear error naming the checkpoint and the cause ("No space left on device", ...).
+
+    polars raises its own exceptions (not OSError) for a failed parquet write, with the OS error
+    only in the text; its errno is recovered from there so that every writer fails alike.
+    """
+    code = getattr(exc, "errno", None)
+    if code is None and (found := _RUST_OS_ERROR.search(str(exc))):
+        code = int(found.group(1))
+    reason = getattr(exc, "strerror", None) or (os.strerror(code) if code else None)
+    reason = reason or f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}"
+    message = f"could not write checkpoint {path}: {reason} (the previous version is unchanged)"
+    return CheckpointWriteError(code, message) if code else CheckpointWriteError(message)
 
 
 def _umask() -> int:
@@ -42,22 +50,109 @@ def _umask() -> int:
     return mask
 
 
+def _stage(path: Path, write: Callable[[Path], None]) -> Path:
+    """`write` a complete, flushed temporary file beside `path`; remove it if anything fails."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        # mkstemp makes 0600 files; a checkpoint gets the usual mode, as `open` would give.
+        os.chmod(tmp, 0o666 & ~_umask())
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+#: What a write callback may raise for an I/O failure: OSError, or polars' own errors.
+_WRITE_FAILURES = (OSError, pl.exceptions.PolarsError)
+
+
+def _commit(staged: list[tuple[Path, Path]]) -> None:
+    """Rename every staged file over its target; if one rename fails, put back the targets
+    already replaced (from hard-linked backups), so the group changes all together or not at all.
+    """
+    done: list[tuple[Path, Path | None]] = []
+    try:
+        for tmp, path in staged:
+            backup = None
+            if path.exists() and len(staged) > 1:
+                backup = path.with_name(f".{path.name}.{os.getpid()}.bak.tmp")
+                backup.unlink(missing_ok=True)
+                try:
+                    os.link(path, backup)
+                except OSError:  # no hard links here: no rollback for this file
+                    backup = None
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                if backup is not None:
+                    backup.unlink(missing_ok=True)
+                raise _write_error(path, exc) from exc
+            done.append((path, backup))
+    except CheckpointWriteError:
+        for path, backup in reversed(done):
+            if backup is not None:
+                os.replace(backup, path)
+            else:
+                path.unlink(missing_ok=True)
+        raise
+    finally:
+        for _, backup in done:
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def staged_writes() -> Iterator[Callable[[Path, Callable[[Path], None]], Path]]:
+    """Write several checkpoint files as one: `stage(path, write)` writes a temporary file
+    beside `path` (returned, e.g. to hash it); when the block ends without an error all are
+    renamed into place, otherwise none is and the temporary files are removed.
+
+    Raises `CheckpointWriteError` naming the file and the cause when a write or rename fails.
+    """
+    staged: list[tuple[Path, Path]] = []
+
+    def stage(path: Path, write: Callable[[Path], None]) -> Path:
+        path = Path(path)
+        try:
+            tmp = _stage(path, write)
+        except _WRITE_FAILURES as exc:
+            raise _write_error(path, exc) from exc
+        staged.append((tmp, path))
+        return tmp
+
+    try:
+        yield stage
+        _commit(staged)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call `write(tmp_path)` then move the result over `path` in one atomic step."""
-    path = Path(path)
-    try:
-        with _temp_beside(path) as tmp:
-            write(tmp)
-            # mkstemp makes 0600 files; a checkpoint gets the usual mode, as `open` would give.
-            os.chmod(tmp, 0o666 & ~_umask())
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-    except OSError as exc:
-        raise CheckpointWriteError(
-            exc.errno, f"could not write checkpoint {path}: {exc.strerror or exc}"
-        ) from exc
-    return path
+    with staged_writes() as stage:
+        stage(path, write)
+    return Path(path)
+
+
+def write_csv(frame: pl.DataFrame) -> Callable[[Path], None]:
+    """The checkpoint CSV writer. Fixed formatting keeps the file stable across runs."""
+    return lambda tmp: frame.write_csv(tmp, date_format="%Y-%m-%d")
+
+
+def write_json(obj: Any) -> Callable[[Path], None]:
+    text = json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n"
+    return lambda tmp: tmp.write_bytes(text.encode("utf-8"))
+
+
+def write_parquet(frame: pl.DataFrame) -> Callable[[Path], None]:
+    return lambda tmp: frame.write_parquet(tmp, statistics=False)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
@@ -69,16 +164,15 @@ def atomic_write_text(path: Path, text: str) -> Path:
 
 
 def atomic_write_json(path: Path, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    return atomic_write(path, write_json(obj))
 
 
 def atomic_write_csv(path: Path, frame: pl.DataFrame) -> Path:
-    # Fixed float formatting keeps the file stable across runs (same content -> same hash).
-    return atomic_write(path, lambda tmp: frame.write_csv(tmp, date_format="%Y-%m-%d"))
+    return atomic_write(path, write_csv(frame))
 
 
 def atomic_write_parquet(path: Path, frame: pl.DataFrame) -> Path:
-    return atomic_write(path, lambda tmp: frame.write_parquet(tmp, statistics=False))
+    return atomic_write(path, write_parquet(frame))
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

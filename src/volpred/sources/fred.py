@@ -56,6 +56,10 @@ class HtmlAnswerError(ValueError):
     """FRED answered with a web page (error or maintenance page) instead of CSV."""
 
 
+class TruncatedAnswerError(ValueError):
+    """FRED's CSV ends without a line break: the answer was cut off mid-line."""
+
+
 class _VolpredFredReader(FredReader):
     """`FredReader` that keeps the session open and refuses web pages before pandas parses them.
 
@@ -74,6 +78,13 @@ class _VolpredFredReader(FredReader):
         head = content[: http.SNIPPET_CHARS * 8].decode("utf-8", errors="replace")
         if http.looks_like_html(head):
             raise HtmlAnswerError(http.snippet(head))
+        # FRED ends every line, the last included, with a line break. Without one the answer was
+        # cut off mid-line, and pandas would read "5101.5" cut to "51" as a plausible close.
+        if content.strip() and not content.endswith(b"\n"):
+            last = content.rsplit(b"\n", 1)[-1][:40].decode("utf-8", errors="replace")
+            raise TruncatedAnswerError(
+                f"truncated answer: the last line {last!r} ends without a line break"
+            )
         return content
 
 
@@ -104,6 +115,8 @@ def _describe_reader_failure(exc: Exception, attempts: int) -> str:
     """
     if isinstance(exc, HtmlAnswerError):
         return f"answered with an HTML page instead of CSV: {str(exc)!r}"
+    if isinstance(exc, TruncatedAnswerError):
+        return f"answer is not a FRED CSV: {exc}"
     text = re.sub(r"Unable to read URL:\s*\S+", "", str(exc))
     text = text.replace("Response Text:", "answer:").replace("Exception:", "")
     detail = http.snippet(text)

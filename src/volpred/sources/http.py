@@ -101,7 +101,15 @@ class RetryingAdapter(HTTPAdapter):
             final = attempt == attempts
             try:
                 response = super().send(request, **kwargs)
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                if not kwargs.get("stream"):
+                    # Read the body here, not later in `Session.send`: a connection that breaks
+                    # mid-body (IncompleteRead) is then retried like one that never connected.
+                    response.content  # noqa: B018
+            except (
+                requests.exceptions.ConnectionError,
+                requests.exceptions.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
                 if final:
                     raise
                 cause = describe_exception(exc, self.secrets, kwargs["timeout"])
@@ -249,6 +257,7 @@ def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
 _TIMEOUT_HINTS = ("timed out", "timeout")
 _DNS_HINTS = ("name or service not known", "failed to resolve", "getaddrinfo", "nodename nor")
 _REFUSED_HINTS = ("connection refused", "errno 111", "winerror 10061")
+_TRUNCATED_HINTS = ("incompleteread", "connection broken", "invalidchunklength")
 
 
 def _is_dns_failure(exc: BaseException) -> bool:
@@ -272,6 +281,7 @@ def failure_kind(text: str) -> str | None:
         ("timeout", _TIMEOUT_HINTS),
         ("DNS failure", _DNS_HINTS),
         ("connection refused", _REFUSED_HINTS),
+        ("truncated answer", _TRUNCATED_HINTS),
     ):
         if any(hint in lowered for hint in hints):
             return kind
@@ -289,6 +299,8 @@ def describe_exception(
         return f"timeout: could not connect{within}"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"timeout: the server did not answer{within}"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return f"truncated answer: the connection broke mid-body: {snippet(str(exc), secrets)}"
     if isinstance(exc, requests.exceptions.ConnectionError):
         if _is_dns_failure(exc):
             return "DNS failure: the host name could not be resolved"

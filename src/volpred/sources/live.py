@@ -42,7 +42,15 @@ def _spx(
     except SourceError as exc:
         note = NOTE_FALLBACK.format(reason=exc.reason)
         logger.warning("%s: %s", SOURCE, note)
-        fallback = fred.load_spx_close(settings, since, session)
+        try:
+            fallback = fred.load_spx_close(settings, since, session)
+        except SourceError as failed:
+            # Name both failures: the fallback's alone would hide why Stooq was not used.
+            raise SourceError(
+                SOURCE,
+                f"{exc.uri} and {failed.uri}",
+                f"Stooq failed ({exc.reason}) and so did the FRED SP500 fallback ({failed.reason})",
+            ) from failed
         return fallback, [note, *fallback.notes]
     logger.info("%s: %s", SOURCE, NOTE_STOOQ)
     return result, [NOTE_STOOQ]

@@ -102,6 +102,7 @@ def save_model(settings: Settings, trained: dict[str, Any], approved: bool) -> d
         # versions saved before predictions were kept with them are saved again, complete
         and artifacts.PREDICTIONS_FILE in served.get("extra_files", {})
     ):
+        artifacts.repair(settings.artifacts_dir)
         get_run_logger().info(
             "save_model: the candidate is already served as %s", served["version"]
         )

@@ -110,3 +110,19 @@ def test_extra_files_join_the_version_folder_with_their_hashes(tmp_path, model):
     assert (folder / "oos_predictions.parquet").read_bytes() == b"rows"
     card = json.loads((folder / artifacts.CARD_FILE).read_text())
     assert card["extra_files"] == {"oos_predictions.parquet": artifacts.sha256_bytes(b"rows")}
+
+
+def test_repair_removes_leftovers_and_brings_the_copies_up(tmp_path, model):
+    first = save_model(model, {"note": "first"}, tmp_path)
+    first_card = first.card_path.read_bytes()
+    first_model = first.path.read_bytes()
+    second = save_model(model, {"note": "second"}, tmp_path)
+    # A save killed after moving `latest`, before the copies, and one killed while staging:
+    first.card_path.write_bytes(first_card)
+    first.path.write_bytes(first_model)
+    (tmp_path / "models" / ".20990101T000000Z.abcd").mkdir()
+    (tmp_path / ".latest.x1.tmp").write_text("half")
+    artifacts.repair(tmp_path)
+    assert json.loads(second.card_path.read_text())["version"] == second.version
+    assert second.path.read_bytes() == (second.version_dir / artifacts.MODEL_FILE).read_bytes()
+    assert not list((tmp_path / "models").glob(".*")) and not list(tmp_path.glob(".*.tmp"))

@@ -32,7 +32,13 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
-from volpred.io import atomic_write_bytes, atomic_write_json, atomic_write_text, run_lock
+from volpred.io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    read_json,
+    run_lock,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +123,7 @@ def save_bytes(
     models = artifacts_dir / "models"
     models.mkdir(parents=True, exist_ok=True)
     with run_lock(artifacts_dir, "artifacts", timeout=600):
+        _repair(artifacts_dir)
         version = new_version()
         base, n = version, 1
         while (models / version).exists():
@@ -165,6 +172,36 @@ def save_bytes(
         time.perf_counter() - started,
     )
     return saved
+
+
+def repair(artifacts_dir: Path) -> None:
+    """Undo what a save killed half-way leaves: staging folders and temp files (never visible
+    as a version), and the plan's copies (`trained_model.skops`, `model_card.json`) lagging
+    `latest` when the kill fell between the pointer and the copies. Each of those files is
+    always complete (atomic renames), but the pair can name the version before `latest`.
+
+    Called with the artifacts lock held (by `save_bytes`), or takes it."""
+    with run_lock(artifacts_dir, "artifacts", timeout=600):
+        _repair(artifacts_dir)
+
+
+def _repair(artifacts_dir: Path) -> None:
+    for leftover in [*(artifacts_dir / "models").glob(".*"), *artifacts_dir.glob(".*.tmp")]:
+        log.warning("save_model: removing %s, left by an interrupted save", leftover)
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+    try:
+        version = latest_version(artifacts_dir)
+    except ModelLoadError:
+        return
+    copy = read_json(artifacts_dir / CARD_FILE) or {}
+    if copy.get("version") != version:
+        folder = artifacts_dir / "models" / version
+        log.warning("save_model: bringing the plan's copies up to version %s", version)
+        atomic_write_bytes(artifacts_dir / MODEL_FILE, (folder / MODEL_FILE).read_bytes())
+        atomic_write_bytes(artifacts_dir / CARD_FILE, (folder / CARD_FILE).read_bytes())
 
 
 def check_types(found: list[str], what: str) -> None:

@@ -87,9 +87,14 @@ def train_candidate(settings: Settings) -> dict[str, Any]:
         "latest_forecast": latest_forecast(result.model, table),
     }
     data = artifacts.dumps(result.model)
+    # The card last, with the hashes of the files written before it: a run killed between
+    # the writes leaves a card that does not match, which `promote` refuses.
     atomic_write_bytes(folder / MODEL, data)
-    atomic_write_json(folder / CARD, card)
     atomic_write_parquet(folder / PREDICTIONS, result.predictions)
+    card["candidate_files"] = {MODEL: sha256_file(folder / MODEL)} | {
+        PREDICTIONS: sha256_file(folder / PREDICTIONS)
+    }
+    atomic_write_json(folder / CARD, card)
     return {
         "dir": str(folder),
         "headline": result.metrics.get("headline", {}),
@@ -165,4 +170,11 @@ def promote(settings: Settings) -> artifacts.SavedModel:
     card = artifacts.read_card(folder / CARD)
     data = (folder / MODEL).read_bytes()
     extra = {artifacts.PREDICTIONS_FILE: (folder / PREDICTIONS).read_bytes()}
+    expected = card.pop("candidate_files", {})
+    for name, content in ((MODEL, data), (PREDICTIONS, extra[artifacts.PREDICTIONS_FILE])):
+        if expected.get(name) != artifacts.sha256_bytes(content):
+            raise artifacts.ModelLoadError(
+                f"candidate {folder / name} does not match its card (a training run was "
+                "interrupted while writing it): train again"
+            )
     return artifacts.save_bytes(data, card, settings.artifacts_dir, extra)

@@ -9,7 +9,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import streamlit as st
@@ -17,8 +16,6 @@ from pydantic import SecretStr
 from werkzeug.serving import make_server
 
 from volpred.config import Settings
-
-APP = Path(__file__).resolve().parents[2] / "src" / "volpred" / "dashboard" / "app.py"
 
 
 def serve_in_thread(server) -> Iterator[str]:
@@ -83,12 +80,6 @@ def closed_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import free_port
 
+from tests.api.conftest import free_port
 from volpred import services
 from volpred.config import Settings
 from volpred.dashboard import fmt

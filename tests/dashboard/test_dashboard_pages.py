@@ -7,11 +7,11 @@ import logging
 from datetime import date
 
 import pytest
-from conftest import APP
 from streamlit.testing.v1 import AppTest
 
 from volpred.dashboard import fmt
 from volpred.dashboard.client import ApiClient, ApiConfig
+from volpred.dashboard.service import APP
 
 PAGES = ["pages/history.py", "pages/model.py", "pages/data.py"]
 

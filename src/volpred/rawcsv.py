@@ -87,6 +87,10 @@ def _normalise_name(name: str) -> str:
     return name.replace("\ufeff", "").strip().strip('"').strip().lower()
 
 
+#: Formats that read the same text as different dates ("03/04/2020": March 4 or April 3).
+AMBIGUOUS_FORMATS = {"%m/%d/%Y": "%d/%m/%Y", "%d/%m/%Y": "%m/%d/%Y"}
+
+
 def _parse_dates(text: pl.Series) -> tuple[pl.Series, str | None]:
     """Pick the first format that parses every non-empty date; else the one parsing most."""
     present = text.drop_nulls()
@@ -99,6 +103,90 @@ def _parse_dates(text: pl.Series) -> tuple[pl.Series, str | None]:
         if hits > best[0]:
             best = (hits, fmt, parsed)
     return best[2], best[1]
+
+
+def _resolve_ambiguous_dates(
+    text: pl.DataFrame, dates: pl.Series, date_format: str | None
+) -> tuple[pl.Series, str | None, list[Problem]]:
+    """A column that reads completely both as MM/DD/YYYY and as DD/MM/YYYY (no day above 12)
+    is read the way that puts the rows in increasing date order, when exactly one does (a time
+    series is written in order); otherwise it is refused, naming the first line the two readings
+    disagree on. Taking the first format would silently swap days and months.
+    """
+    other = AMBIGUOUS_FORMATS.get(date_format or "")
+    if other is None:
+        return dates, date_format, []
+    alternative = text[DATE].str.strptime(pl.Date, other, strict=False)
+    if alternative.null_count() != dates.null_count():
+        return dates, date_format, []
+    differs = (alternative != dates).fill_null(False)
+    if not differs.any():
+        return dates, date_format, []
+    in_order = {
+        fmt: parsed.drop_nulls().is_sorted()
+        for fmt, parsed in ((date_format, dates), (other, alternative))
+    }
+    if in_order[date_format] and not in_order[other]:
+        return dates, date_format, []
+    if in_order[other] and not in_order[date_format]:
+        return alternative, other, []
+    if dates.drop_nulls().n_unique() <= 1:  # one day: the documented US reading
+        return dates, date_format, []
+    first = int(differs.arg_true()[0])
+    value = text[DATE][first]
+    problem = Problem(
+        "ambiguous_dates",
+        f"every date reads both as {date_format} and as {other} (no day above 12), e.g. "
+        f"{value!r} is {dates[first]} or {alternative[first]}, and neither puts the rows in "
+        "date order: write dates as YYYY-MM-DD",
+        column=DATE,
+        line=int(text["__line"][first]),
+    )
+    return dates, date_format, [problem]
+
+
+def _field_count_problems(path: Path, separator: str, width: int) -> list[Problem]:
+    """Lines whose number of fields differs from the header's (a cut or shifted line).
+
+    polars would pad a short line with empty cells, which later read as missing values, and
+    names no line for a long one; so fields are counted per physical line first. Lines with
+    quotes are skipped (a quoted field may hold the separator), as are blank lines (they come
+    back as rows without a date, reported with their line).
+    """
+    lines = pl.read_csv(
+        path,
+        has_header=False,
+        separator="\x00",
+        quote_char=None,
+        infer_schema=False,
+        encoding="utf8-lossy",
+        new_columns=["text"],
+        raise_if_empty=False,
+        truncate_ragged_lines=True,
+    )
+    if lines.height <= 1:
+        return []
+    counted = lines.with_columns(
+        line=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
+        fields=pl.col("text").str.count_matches(separator, literal=True) + 1,
+    ).slice(1)
+    bad = counted.filter(
+        pl.col("text").is_not_null()
+        & (pl.col("text").str.strip_chars() != "")
+        & ~pl.col("text").str.contains('"', literal=True)
+        & (pl.col("fields") != width)
+    )
+    problems = [
+        Problem(
+            "wrong_field_count",
+            f"{fields} fields where the header has {width}: {text[:60]!r}",
+            line=int(line),
+        )
+        for text, line, fields in bad.head(MAX_EXAMPLES).select("text", "line", "fields").rows()
+    ]
+    if bad.height > MAX_EXAMPLES:
+        problems.append(Problem("wrong_field_count", f"{bad.height - MAX_EXAMPLES} more lines"))
+    return problems
 
 
 def _null_tokens_to_null(column: str) -> pl.Expr:
@@ -138,6 +226,13 @@ def read_raw_csv(path: Path) -> ParsedRaw:
         return ParsedRaw(empty_raw(), [Problem("empty_file", "the file is empty")])
 
     separator = _sniff_separator(head)
+    header = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    try:
+        problems = _field_count_problems(path, separator, header.count(separator) + 1)
+    except (pl.exceptions.PolarsError, OSError):
+        problems = []  # the read below says what is wrong with the file
+    if problems and '"' not in header:
+        return ParsedRaw(empty_raw(), problems, separator)
     try:
         text = pl.read_csv(
             path,
@@ -176,6 +271,7 @@ def read_raw_csv(path: Path) -> ParsedRaw:
     )
 
     dates, date_format = _parse_dates(text[DATE])
+    dates, date_format, problems = _resolve_ambiguous_dates(text, dates, date_format)
     numeric = [c for c in NUMERIC_COLUMNS if c in known]
     parsed = text.select(
         dates.alias(DATE),

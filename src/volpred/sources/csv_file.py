@@ -6,6 +6,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from volpred.rawcsv import read_raw_csv, summarize
+from volpred.schema import DATE
 from volpred.sources.base import SourceError, SourceResult
 
 if TYPE_CHECKING:
@@ -29,6 +30,11 @@ def load(settings: Settings, since: date | None = None, session: Any = None) -> 
             NAME, str(path), "the file does not parse:\n" + summarize(parsed.problems)
         )
     notes = [f"separator {parsed.separator!r}, date format {parsed.date_format}"]
+    dates = parsed.frame[DATE]
+    if not dates.is_sorted():
+        notes.append("rows were not in date order: sorted")
+    if repeated := int(dates.is_duplicated().sum()):
+        notes.append(f"{repeated} rows share a date with another (clean_data keeps the last)")
     if parsed.extra_columns:
         notes.append(f"ignored columns not in the canonical schema: {parsed.extra_columns}")
     return SourceResult(parsed.frame, NAME, [path.resolve().as_uri()], notes)

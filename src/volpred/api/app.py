@@ -100,7 +100,6 @@ def create_app(settings: Settings | None = None, served: Served | None = None) -
     served = served or Served(settings)
     app = Flask("volpred.api")
     app.config["MAX_CONTENT_LENGTH"] = settings.api_max_body
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["volpred"] = served
     key = settings.api_key.get_secret_value().encode() if settings.api_key else None
 
@@ -314,13 +313,14 @@ def create_app(settings: Settings | None = None, served: Served | None = None) -
 
     from volpred.api.openapi import docs_page, openapi_spec
 
-    spec = orjson.dumps(openapi_spec(settings))
+    description = openapi_spec(settings)
+    spec = orjson.dumps(description)
 
     @app.get("/openapi.json")
     def openapi() -> Response:
         return Response(spec, mimetype="application/json")
 
-    docs = docs_page(openapi_spec(settings)).encode()
+    docs = docs_page(description).encode()
 
     @app.get("/docs", endpoint="docs")
     def docs_view() -> Response:

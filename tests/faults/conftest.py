@@ -41,25 +41,38 @@ def fault_report(request: pytest.FixtureRequest) -> Callable[..., None]:
     return record
 
 
+def _cut(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
-    if not ROWS:
-        return
     failed = {r.nodeid for r in terminalreporter.stats.get("failed", [])}
     known = {r.nodeid for r in terminalreporter.stats.get("xfailed", [])}
+    recorded = {r.nodeid for r in ROWS}
+    # A fault test that failed before recording its row still gets one.
+    silent = sorted(n for n in failed if "tests/faults/" in n and n not in recorded)
+    if not ROWS and not silent:
+        return
     tr = terminalreporter
     tr.section("fault suite")
-    tr.write_line(f"{'fault':44} {'expected':38} {'happened':44} lost 5xx result")
+    tr.write_line(f"{'result':6} {'lost':>4} {'5xx':>3}  {'fault':50} {'expected':44} happened")
     for row in ROWS:
         result = "FAIL" if row.nodeid in failed else "xfail" if row.nodeid in known else "pass"
         tr.write_line(
-            f"{row.fault[:44]:44} {row.expected[:38]:38} {row.happened[:44]:44} "
-            f"{row.checkpoints_lost:4d} {row.server_errors:3d} {result}"
+            f"{result:6} {row.checkpoints_lost:4d} {row.server_errors:3d}  "
+            f"{_cut(row.fault, 50):50} {_cut(row.expected, 44):44} {_cut(row.happened, 110)}"
         )
+    for nodeid in silent:
+        name = nodeid.split("::", 1)[-1]
+        tr.write_line(f"{'FAIL':6} {'?':>4} {'?':>3}  {_cut(name, 50):50} {'(see failure)':44} -")
     lost = sum(r.checkpoints_lost for r in ROWS)
     errors = sum(r.server_errors for r in ROWS)
     passed = sum(r.nodeid not in failed and r.nodeid not in known for r in ROWS)
     xfailed = sum(r.nodeid in known for r in ROWS)
+    total = len(ROWS) + len(silent)
     tr.write_line(
-        f"{passed}/{len(ROWS)} faults handled; {lost} checkpoints lost; {errors} x 5xx"
+        f"{passed}/{total} faults handled; {lost} checkpoints lost; {errors} x 5xx"
         + (f"; {xfailed} known failures (xfail)" if xfailed else "")
+        + (f"; {len(silent)} failed without a row" if silent else "")
     )

@@ -49,6 +49,7 @@ def _cut(text: str, width: int) -> str:
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
     failed = {r.nodeid for r in terminalreporter.stats.get("failed", [])}
     known = {r.nodeid for r in terminalreporter.stats.get("xfailed", [])}
+    fixed = {r.nodeid for r in terminalreporter.stats.get("xpassed", [])}
     recorded = {r.nodeid for r in ROWS}
     # A fault test that failed before recording its row still gets one.
     silent = sorted(n for n in failed if "tests/faults/" in n and n not in recorded)
@@ -59,6 +60,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
     tr.write_line(f"{'result':6} {'lost':>4} {'5xx':>3}  {'fault':50} {'expected':44} happened")
     for row in ROWS:
         result = "FAIL" if row.nodeid in failed else "xfail" if row.nodeid in known else "pass"
+        result = "XPASS" if row.nodeid in fixed else result  # fixed: drop its xfail mark
         tr.write_line(
             f"{result:6} {row.checkpoints_lost:4d} {row.server_errors:3d}  "
             f"{_cut(row.fault, 50):50} {_cut(row.expected, 44):44} {_cut(row.happened, 110)}"

@@ -325,8 +325,10 @@ def test_candidate_write_fails(served_copy, monkeypatch, kind, target, fault_rep
 #: (artifacts.save_bytes): a failure after `latest` moved leaves it pointing at the new version
 #: while the served model file and card are the old ones. Fix proposed to artifacts.py's owner:
 #: stage the three with `volpred.io.staged_writes` so that they replace the old three together.
+#: Not strict: once artifacts.py stages the three, these pass (XPASS in the table): then remove
+#: the mark.
 SPLIT_SERVED_MODEL = pytest.mark.xfail(
-    strict=True,
+    strict=False,
     reason="artifacts.save_bytes replaces latest/model/card one by one (see report): the served "
     "model is split when a later write fails",
 )

@@ -235,7 +235,8 @@ def _fetch_all(
             joined = table
         else:
             joined = joined.join(table, on=schema.DATE, how="full", coalesce=True)
-    assert joined is not None, "series maps are never empty"
+    if joined is None:
+        raise ValueError("no FRED series requested")
     return joined.sort(schema.DATE), uris
 
 

@@ -2,7 +2,11 @@
 
 Every checkpoint is written to a temporary file in the same directory, flushed to disk, then
 renamed over the old one: `os.replace` is atomic on POSIX, so a reader (or a crash) sees either
-the previous good file or the new complete one, never a mix.
+the previous good file or the new complete one, never a mix. A checkpoint of several files
+(the raw csv and its meta; the cleaned csv, parquet and report) is staged whole, then renamed
+file by file with the replaced ones kept aside until all are in place, so a failed write or
+rename leaves the previous set as it was. A failure is a `CheckpointWriteError` naming the file
+and the cause ("No space left on device", "Permission denied").
 """
 
 from __future__ import annotations

@@ -292,3 +292,23 @@ def test_precomputed_path_matches_a_fresh_model_call(forecaster):
     (latest,) = predict(forecaster, dates=["latest"])
     fresh = forecaster.model.predict(forecaster.X[-1:])
     assert latest["vol"] == pytest.approx(float(np.asarray(fresh["vol"])[0]))
+
+
+@pytest.mark.integration  # starts Chromium
+def test_plot_png_and_svg_through_kaleido(client):
+    png = client.get("/plot?kind=forecast&format=png&start=2024-01-01")
+    assert png.status_code == 200 and png.mimetype == "image/png"
+    assert png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = client.get("/plot?kind=residuals&format=svg")
+    assert svg.status_code == 200 and b"<svg" in svg.data[:500]
+
+
+def test_plot_export_without_a_browser_is_503_not_500(served, tmp_path):
+    from volpred import figure_export
+
+    figure_export.shutdown()
+    settings = served.with_overrides(chromium_path=tmp_path / "no-such-chromium")
+    response = create_app(settings).test_client().get("/plot?format=png")
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "figure export unavailable"
+    assert str(tmp_path) not in response.get_data(as_text=True)

@@ -307,9 +307,12 @@ def create_app(settings: Settings | None = None, served: Served | None = None) -
         from volpred import figure_export
 
         try:
-            return figure_export.to_image(fig, fmt), PLOT_TYPES[fmt]
-        except figure_export.BrowserMissingError as exc:
-            raise ApiError(503, "figure export unavailable", str(exc)) from None
+            return figure_export.to_image(fig, fmt, browser=settings), PLOT_TYPES[fmt]
+        except (figure_export.BrowserMissingError, figure_export.FigureExportError) as exc:
+            log.error("api: figure export failed: %s", exc)
+            raise ApiError(
+                503, "figure export unavailable", f"{fmt} export failed; json and html work"
+            ) from None
 
     from volpred.api.openapi import docs_page, openapi_spec
 

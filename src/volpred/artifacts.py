@@ -33,11 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from volpred.io import (
+    CheckpointWriteError,
     atomic_write_bytes,
-    atomic_write_json,
-    atomic_write_text,
     read_json,
     run_lock,
+    staged_writes,
+    write_json,
 )
 
 log = logging.getLogger(__name__)
@@ -148,14 +149,26 @@ def save_bytes(
             for f in (MODEL_FILE, CARD_FILE, *extra):
                 with open(staging / f, "rb") as fh:
                     os.fsync(fh.fileno())
-            os.chmod(staging, 0o755)  # noqa: S103 - readable by the API's user, like models/
+            # A version folder must be listable by the API's user, like models/; the files
+            # inside are 0644 and hold no secrets.
+            os.chmod(staging, 0o755)  # noqa: S103  # nosec B103  # see above
             os.rename(staging, models / version)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise CheckpointWriteError(
+                exc.errno,
+                f"could not write model version {models / version}: {exc.strerror or exc} "
+                "(the served model is unchanged)",
+            ) from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        atomic_write_text(artifacts_dir / LATEST, version + "\n")
-        atomic_write_bytes(artifacts_dir / MODEL_FILE, data)
-        atomic_write_json(artifacts_dir / CARD_FILE, card)
+        # One checkpoint: the plan's copies and `latest` change together or not at all (a kill
+        # between the renames is what `_repair` mends at the next save).
+        with staged_writes() as stage:
+            stage(artifacts_dir / MODEL_FILE, lambda tmp: tmp.write_bytes(data))
+            stage(artifacts_dir / CARD_FILE, write_json(card))
+            stage(artifacts_dir / LATEST, lambda tmp: tmp.write_text(version + "\n"))
     saved = SavedModel(
         version=version,
         path=artifacts_dir / MODEL_FILE,

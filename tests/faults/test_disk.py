@@ -321,21 +321,11 @@ def test_candidate_write_fails(served_copy, monkeypatch, kind, target, fault_rep
     )
 
 
-#: save_model writes latest, then trained_model.skops, then model_card.json, one by one
-#: (artifacts.save_bytes): a failure after `latest` moved leaves it pointing at the new version
-#: while the served model file and card are the old ones. Fix proposed to artifacts.py's owner:
-#: stage the three with `volpred.io.staged_writes` so that they replace the old three together.
-#: Not strict: once artifacts.py stages the three, these pass (XPASS in the table): then remove
-#: the mark.
-SPLIT_SERVED_MODEL = pytest.mark.xfail(
-    strict=False,
-    reason="artifacts.save_bytes replaces latest/model/card one by one (see report): the served "
-    "model is split when a later write fails",
-)
+#: save_model replaces latest, trained_model.skops and model_card.json together (staged).
 PROMOTE_TARGETS = [
     "latest",
-    pytest.param("trained_model.skops", marks=SPLIT_SERVED_MODEL),
-    pytest.param("model_card.json", marks=SPLIT_SERVED_MODEL),
+    "trained_model.skops",
+    "model_card.json",
 ]
 
 
@@ -372,11 +362,6 @@ def test_promote_write_fails(served_copy, monkeypatch, kind, target, fault_repor
     assert candidate.promote(settings).version != served_version
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="artifacts.save_bytes lets the OSError of the version folder through unnamed "
-    "('[Errno 28] No space left on device'); see report",
-)
 def test_promote_version_folder_write_fails(served_copy, monkeypatch, fault_report):
     """Disk full while save_model writes the new version's folder (models/.<version>.*/)."""
     settings = served_copy

@@ -110,3 +110,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """One small served model shared by the session's tests: read it, never change it (copy
     the folders first, or call `build_served`)."""
     return build_served(tmp_path_factory.mktemp("served"))
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """A real temporary Prefect server (SQLite) shared by the session's flow tests."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield

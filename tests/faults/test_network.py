@@ -29,6 +29,7 @@ import responses
 from responses.matchers import query_param_matcher
 
 from tests.conftest import make_raw
+from tests.flows.conftest import task_runs
 from volpred.config import Settings
 from volpred.ingest import ingest
 from volpred.rawcsv import read_raw_csv
@@ -307,27 +308,6 @@ FAST_TRAINING = {
 }
 #: Enough FRED history (closes only, as FRED serves them) to train the fast model on.
 LONG_MARKET = make_raw(2300, seed=9, start=date(2015, 1, 1))
-
-
-@pytest.fixture(scope="module")
-def prefect_server():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
-
-
-def task_runs(flow_state) -> dict[str, Any]:
-    """Task name -> its task run (state, message) in one flow run."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    flow_run_id = flow_state.state_details.flow_run_id
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        )
-    return {run.name.rsplit("-", 1)[0]: run for run in runs}
 
 
 @pytest.mark.integration

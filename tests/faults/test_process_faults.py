@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.flows.conftest import prefect_server, task_states  # noqa: F401 - the fixture
+from tests.flows.conftest import task_states
 from volpred import artifacts, candidate
 from volpred.config import Settings
 from volpred.io import sha256_file
@@ -95,7 +95,7 @@ def wait_for_line(process: subprocess.Popen, needle: str, timeout: float) -> lis
     raise AssertionError(f"never saw {needle!r}; output:\n{''.join(seen[-30:])}")
 
 
-def test_kill_during_train_model_then_resume(prefect_server, tmp_path, fault_report):  # noqa: F811
+def test_kill_during_train_model_then_resume(prefect_server, tmp_path, fault_report):
     from flows.pipeline import volpred_pipeline
 
     root = tmp_path
@@ -192,7 +192,7 @@ def test_kill_during_save_model_never_shows_a_half_model(served, tmp_path, fault
     )
 
 
-def test_two_runs_at_once_both_finish_consistently(prefect_server, tmp_path, fault_report):  # noqa: F811
+def test_two_runs_at_once_both_finish_consistently(prefect_server, tmp_path, fault_report):
     env = run_env(tmp_path)
     runs = [
         subprocess.Popen(

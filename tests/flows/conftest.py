@@ -1,20 +1,13 @@
-"""A real temporary Prefect server (SQLite) shared by the flow tests of one session."""
+"""Helpers to read a flow run's task runs from the Prefect server (the `prefect_server`
+fixture itself is in tests/conftest.py: the fault suite uses it too)."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
 
-@pytest.fixture(scope="session")
-def prefect_server():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
-
-
-def task_states(flow_state) -> dict[str, str]:
-    """Task name -> final state name ('Completed', 'Cached', 'Failed'...) of one flow run."""
+def task_runs(flow_state) -> dict[str, Any]:
+    """Task name -> its task run (state, message) in one flow run."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -23,4 +16,9 @@ def task_states(flow_state) -> dict[str, str]:
         runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
         )
-    return {run.name.rsplit("-", 1)[0]: run.state.name for run in runs if run.state}
+    return {run.name.rsplit("-", 1)[0]: run for run in runs}
+
+
+def task_states(flow_state) -> dict[str, str]:
+    """Task name -> final state name ('Completed', 'Cached', 'Failed'...) of one flow run."""
+    return {name: run.state.name for name, run in task_runs(flow_state).items() if run.state}

@@ -47,6 +47,8 @@ def _setup_logging() -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # One line per HTTP call to the Prefect server drowns what volpred says.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _fail(exc: Exception) -> None:

@@ -109,7 +109,9 @@ def main() -> int:
     parser.add_argument("--artifacts-dir", type=Path)
     parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="wrk threads (1 leaves the server more of 2 cores)"
+    )
     parser.add_argument("--sustained", type=int, default=60, help="seconds of mixed load")
     args = parser.parse_args()
     if shutil.which("wrk") is None:

@@ -1,5 +1,6 @@
 """Time the pipeline as whole processes: cold (no caches), warm (all cached), and the same work
-as plain function calls without Prefect.
+as plain function calls without Prefect. All seven tasks run: the API and the dashboard start
+on free ports in a temporary folder (and are stopped after), the report is written there.
 
     python benchmarks/pipeline.py [--repeat 1] [--temporary-server]
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -25,8 +27,12 @@ from volpred import candidate
 from volpred.clean import clean
 from volpred.config import Settings
 from volpred.ingest import ingest
+from volpred.api.service import start_api
+from volpred.dashboard.service import start_dashboard
+from volpred.report import generate_report
 s = Settings()
-ingest(s); clean(s); candidate.train_candidate(s); candidate.promote(s)
+ingest(s); clean(s); candidate.train_candidate(s)
+start_api(s, candidate.promote(s).version); start_dashboard(s); generate_report(s)
 """
 
 
@@ -36,21 +42,50 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def folders(tmp: str) -> dict[str, str]:
+    """Everything a run writes or starts, inside `tmp` and on free ports."""
+    return {
+        "VOLPRED_DATA_DIR": f"{tmp}/data",
+        "VOLPRED_ARTIFACTS_DIR": f"{tmp}/artifacts",
+        "VOLPRED_RESULTS_DIR": f"{tmp}/results",
+        "VOLPRED_RUN_DIR": f"{tmp}/run",
+        "VOLPRED_REPORT_DIR": f"{tmp}/reports",
+        "VOLPRED_API_PORT": str(free_port()),
+        "VOLPRED_DASHBOARD_PORT": str(free_port()),
+    }
+
+
+def stop_services(env: dict[str, str]) -> None:
+    """Stop what the run started, but not the shared local Prefect server."""
+    code = (
+        "from volpred import services; from volpred.config import Settings; "
+        "s = Settings(); [services.stop(s.run_dir, n) for n in ('dashboard', 'api')]"
+    )
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)  # noqa: S603
+
+
 def measure(temporary: bool) -> dict[str, float]:
+    base = os.environ | {"VOLPRED_LOG_LEVEL": "WARNING", "OMP_NUM_THREADS": "1"}
     with tempfile.TemporaryDirectory() as tmp:
-        env = os.environ | {
-            "VOLPRED_DATA_DIR": f"{tmp}/data",
-            "VOLPRED_ARTIFACTS_DIR": f"{tmp}/artifacts",
-            "VOLPRED_RESULTS_DIR": f"{tmp}/results",
-            "VOLPRED_LOG_LEVEL": "WARNING",
-            "OMP_NUM_THREADS": "1",
-        }
+        env = base | folders(tmp)
         run = [VOLPRED, "run", "--no-local-server" if temporary else "--local-server"]
-        cold = timed(run, env)
-        warm = timed(run, env)
+        try:
+            cold = timed(run, env)
+            warm = timed(run, env)
+        finally:
+            stop_services(env)
     with tempfile.TemporaryDirectory() as tmp:
-        env |= {"VOLPRED_DATA_DIR": f"{tmp}/data", "VOLPRED_ARTIFACTS_DIR": f"{tmp}/artifacts"}
-        plain = timed([sys.executable, "-c", PLAIN], env)
+        env = base | folders(tmp)
+        try:
+            plain = timed([sys.executable, "-c", PLAIN], env)
+        finally:
+            stop_services(env)
     return {"cold": cold, "warm": warm, "plain": plain}
 
 

@@ -47,8 +47,6 @@ def _is_network_failure(task: Any, task_run: Any, state: Any) -> bool:
 @task(
     name="ingest_data",
     cache_key_fn=lambda ctx, params: cachekeys.ingest_key(params["settings"]),
-    retries=2,
-    retry_delay_seconds=[10, 60],
     retry_condition_fn=_is_network_failure,
     timeout_seconds=900,
     **CHECKPOINT,
@@ -365,7 +363,10 @@ def volpred_pipeline(
     )
     logging.getLogger("volpred").setLevel(settings.log_level)
     with run_lock(settings.data_dir, "pipeline", settings.lock_timeout):
-        raw = checkpointed(ingest_data, settings, refresh)
+        fetch = ingest_data.with_options(
+            retries=settings.ingest_retries, retry_delay_seconds=settings.ingest_retry_delays
+        )
+        raw = checkpointed(fetch, settings, refresh)
         cleaned = checkpointed(clean_data, settings, refresh, raw)
         trained = checkpointed(train_model, settings, refresh, cleaned)
         approved = review_candidate(settings, require_approval)

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     http_retries: int = Field(3, ge=0)
     http_backoff: float = Field(1.0, ge=0, description="seconds; doubles each retry")
     overlap_days: int = Field(5, ge=1, description="days re-fetched before the last stored date")
+    ingest_retries: int = Field(
+        2, ge=0, description="times the flow retries ingest_data after a network failure"
+    )
+    ingest_retry_delays: list[float] = Field(
+        [10, 60], description="seconds before each of those retries (JSON list)"
+    )
 
     # Cleaning and features.
     ffill_limit: int = Field(5, ge=0, description="longest VIX/rate gap (trading days) filled")

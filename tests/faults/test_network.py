@@ -318,13 +318,11 @@ def test_fred_http_500_fails_the_flow_and_the_next_run_succeeds(
 
     for key, value in FAST_TRAINING.items():
         monkeypatch.setenv(key, value)
-    # The flow's ingest task retries a network failure after 10 s, then 60 s; the retries stay
-    # (they are part of what is proven), the waits go.
-    assert pipeline.ingest_data.retries == 2
-    monkeypatch.setattr(
-        pipeline, "ingest_data", pipeline.ingest_data.with_options(retry_delay_seconds=0)
-    )
-    prefect_attempts = pipeline.ingest_data.retries + 1
+    # The flow's ingest task retries a network failure (VOLPRED_INGEST_RETRIES, 2) after 10 s,
+    # then 60 s; the retries stay (they are part of what is proven), the waits go.
+    monkeypatch.setenv("VOLPRED_INGEST_RETRY_DELAYS", "[0, 0]")
+    prefect_attempts = Settings().ingest_retries + 1
+    assert prefect_attempts == 3
 
     def run(frame: pl.DataFrame, refresh: bool) -> Any:
         return pipeline.volpred_pipeline(

@@ -126,3 +126,16 @@ def test_repair_removes_leftovers_and_brings_the_copies_up(tmp_path, model):
     assert json.loads(second.card_path.read_text())["version"] == second.version
     assert second.path.read_bytes() == (second.version_dir / artifacts.MODEL_FILE).read_bytes()
     assert not list((tmp_path / "models").glob(".*")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_repair_when_only_the_model_copy_moved(tmp_path, model):
+    """A kill between the model copy's rename and the card copy's: the model copy is ahead."""
+    first = save_model(model, {"note": "first"}, tmp_path)
+    old_card = first.card_path.read_bytes()
+    second = save_model(model, {"note": "second"}, tmp_path)
+    (tmp_path / artifacts.LATEST).write_text(first.version + "\n")  # `latest` not yet moved
+    first.card_path.write_bytes(old_card)  # card copy still the old one; model copy is new
+    assert first.path.read_bytes() == (second.version_dir / artifacts.MODEL_FILE).read_bytes()
+    artifacts.repair(tmp_path)
+    assert first.path.read_bytes() == (first.version_dir / artifacts.MODEL_FILE).read_bytes()
+    assert json.loads(first.card_path.read_text())["version"] == first.version

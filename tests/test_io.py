@@ -91,3 +91,34 @@ def test_run_lock_refuses_a_second_holder_with_a_clear_message(tmp_path):
         thread.join()
     with run_lock(tmp_path, "pipeline", timeout=0.2):
         pass
+
+
+def test_a_failed_group_restores_files_even_without_hard_links(tmp_path, monkeypatch):
+    """No hard links (a file system without them): backups are copies, and a rename failing
+    later in the group still puts every earlier file back."""
+    import os
+
+    from volpred import io
+
+    a, b = tmp_path / "a.csv", tmp_path / "b.json"
+    a.write_text("old a")
+    b.write_text("old b")
+
+    def no_links(*args, **kwargs):
+        raise OSError(1, "Operation not permitted")
+
+    real_replace = os.replace
+
+    def fail_on_b(src, dst):
+        if str(dst) == str(b):
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(io.os, "link", no_links)
+    monkeypatch.setattr(io.os, "replace", fail_on_b)
+    with pytest.raises(io.CheckpointWriteError, match="b.json"), io.staged_writes() as stage:
+        stage(a, lambda tmp: tmp.write_text("new a"))
+        stage(b, lambda tmp: tmp.write_text("new b"))
+    monkeypatch.undo()
+    assert a.read_text() == "old a" and b.read_text() == "old b"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

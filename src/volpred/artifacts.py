@@ -37,6 +37,7 @@ from volpred.io import (
     atomic_write_bytes,
     read_json,
     run_lock,
+    sha256_file,
     staged_writes,
     write_json,
 )
@@ -189,9 +190,9 @@ def save_bytes(
 
 def repair(artifacts_dir: Path) -> None:
     """Undo what a save killed half-way leaves: staging folders and temp files (never visible
-    as a version), and the plan's copies (`trained_model.skops`, `model_card.json`) lagging
-    `latest` when the kill fell between the pointer and the copies. Each of those files is
-    always complete (atomic renames), but the pair can name the version before `latest`.
+    as a version), and plan copies (`trained_model.skops`, `model_card.json`) that do not match
+    `latest` because the kill fell between their renames. Each of those files is always
+    complete (atomic renames), but they can belong to different versions.
 
     Called with the artifacts lock held (by `save_bytes`), or takes it."""
     with run_lock(artifacts_dir, "artifacts", timeout=600):
@@ -209,9 +210,15 @@ def _repair(artifacts_dir: Path) -> None:
         version = latest_version(artifacts_dir)
     except ModelLoadError:
         return
+    folder = artifacts_dir / "models" / version
     copy = read_json(artifacts_dir / CARD_FILE) or {}
-    if copy.get("version") != version:
-        folder = artifacts_dir / "models" / version
+    try:
+        served = read_card(folder / CARD_FILE)
+    except ModelLoadError:
+        return  # nothing sound to copy from; loading `latest` names the problem
+    model_copy = artifacts_dir / MODEL_FILE
+    in_step = model_copy.is_file() and sha256_file(model_copy) == served.get("model_sha256")
+    if copy.get("version") != version or not in_step:
         log.warning("save_model: bringing the plan's copies up to version %s", version)
         atomic_write_bytes(artifacts_dir / MODEL_FILE, (folder / MODEL_FILE).read_bytes())
         atomic_write_bytes(artifacts_dir / CARD_FILE, (folder / CARD_FILE).read_bytes())

@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +25,8 @@ from typing import Any
 
 import polars as pl
 from filelock import FileLock, Timeout
+
+log = logging.getLogger(__name__)
 
 
 class CheckpointWriteError(OSError):
@@ -78,8 +82,8 @@ _WRITE_FAILURES = (OSError, pl.exceptions.PolarsError)
 
 def _commit(staged: list[tuple[Path, Path]]) -> None:
     """Rename every staged file over its target; if one rename fails, put back the targets
-    already replaced (from hard-linked backups), so the group changes all together or not at all.
-    """
+    already replaced (from backups: a hard link, or a copy where links are not supported), so
+    the group changes all together or not at all."""
     done: list[tuple[Path, Path | None]] = []
     try:
         for tmp, path in staged:
@@ -89,8 +93,8 @@ def _commit(staged: list[tuple[Path, Path]]) -> None:
                 backup.unlink(missing_ok=True)
                 try:
                     os.link(path, backup)
-                except OSError:  # no hard links here: no rollback for this file
-                    backup = None
+                except OSError:  # no hard links on this file system
+                    shutil.copy2(path, backup)
             try:
                 os.replace(tmp, path)
             except OSError as exc:
@@ -100,10 +104,13 @@ def _commit(staged: list[tuple[Path, Path]]) -> None:
             done.append((path, backup))
     except CheckpointWriteError:
         for path, backup in reversed(done):
-            if backup is not None:
-                os.replace(backup, path)
-            else:
-                path.unlink(missing_ok=True)
+            try:
+                if backup is not None:
+                    os.replace(backup, path)
+                else:  # the file did not exist before this group
+                    path.unlink(missing_ok=True)
+            except OSError:
+                log.exception("could not put back %s after a failed checkpoint write", path)
         raise
     finally:
         for _, backup in done:

@@ -88,10 +88,14 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 5000
     api_key: SecretStr | None = Field(
-        None, description="when set, /predict and /plot require it (X-API-Key or Bearer)"
+        None,
+        description="when set (non-empty), every data endpoint requires it (X-API-Key or "
+        "Bearer); health, readiness, docs and metrics stay open",
     )
     api_workers: int = Field(2, ge=1, description="gunicorn sync workers (one per core)")
-    api_timeout: float = Field(30, gt=0, description="gunicorn worker timeout, seconds")
+    api_timeout: float = Field(
+        60, gt=0, description="gunicorn worker timeout, seconds (png/svg export gets a fifth)"
+    )
     api_max_body: int = Field(1_048_576, ge=1024, description="largest request body, bytes")
     api_reload_interval: float = Field(
         1.0, gt=0, description="seconds between checks for a new served model or data"

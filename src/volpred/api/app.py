@@ -307,7 +307,12 @@ def create_app(settings: Settings | None = None, served: Served | None = None) -
         from volpred import figure_export
 
         try:
-            return figure_export.to_image(fig, fmt, browser=settings), PLOT_TYPES[fmt]
+            exporter = figure_export.exporter(settings)
+            # Start and render, retried once, must end well inside gunicorn's worker timeout:
+            # a hung browser then costs a 503, not a killed worker.
+            exporter.start_timeout = exporter.render_timeout = settings.api_timeout / 5
+            spec = figure_export.ImageSpec(fig, fmt, 900, 500, 1.0)
+            return exporter.to_image(spec), PLOT_TYPES[fmt]
         except (figure_export.BrowserMissingError, figure_export.FigureExportError) as exc:
             log.error("api: figure export failed: %s", exc)
             raise ApiError(

@@ -24,7 +24,8 @@ from volpred.config import Settings  # noqa: E402 - after the thread settings
 
 _settings = Settings()
 _metrics_dir = (_settings.run_dir / "api-metrics").resolve()
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_metrics_dir))
+# Always our own folder: `on_starting` empties it, so it must never be a shared one.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
 
 wsgi_app = "volpred.api.wsgi:app"
 bind = [f"{_settings.api_host}:{_settings.api_port}"]
@@ -52,6 +53,12 @@ def on_starting(server: Any) -> None:
 
 def when_ready(server: Any) -> None:
     server.log.info("volpred api: started on %s with %d sync workers", bind[0], workers)
+    if not _settings.api_key and _settings.api_host not in ("127.0.0.1", "localhost", "::1"):
+        server.log.warning(
+            "volpred api: listening on %s without an API key: anyone who can reach it can "
+            "use it (set VOLPRED_API_KEY)",
+            _settings.api_host,
+        )
 
 
 def worker_exit(server: Any, worker: Any) -> None:

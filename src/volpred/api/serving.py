@@ -150,12 +150,7 @@ class Served:
             started = time.perf_counter()
             try:
                 snapshot = load_snapshot(self.settings, sig)
-            except (
-                artifacts.ModelLoadError,
-                OSError,
-                ValueError,
-                pl.exceptions.PolarsError,
-            ) as exc:
+            except LOAD_ERRORS as exc:
                 self._failed = sig
                 self.error = self.public(str(exc))
                 if current is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -38,7 +38,7 @@ class ApiConfig:
     """Where the API is and how to call it; hashable, so it can key Streamlit's caches."""
 
     base_url: str
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never in a log line
     timeout: float = 5.0
 
     @classmethod

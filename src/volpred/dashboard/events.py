@@ -42,7 +42,14 @@ def configure(level: str = "INFO") -> None:
         logger.addHandler(handler)
     logger.setLevel(level)
     event("dashboard_process_start", pid=os.getpid())
-    atexit.register(event, "dashboard_process_end", pid=os.getpid())
+    atexit.register(_at_exit, os.getpid())
+
+
+def _at_exit(pid: int) -> None:
+    # At interpreter exit a handler's stream may already be closed (pytest's capture, say):
+    # the end line is best effort, never a traceback.
+    logging.raiseExceptions = False
+    event("dashboard_process_end", pid=pid)
 
 
 def session_id(state: Any) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from volpred import figure_export
 from volpred.config import Settings
-from volpred.io import atomic_write_bytes, atomic_write_text
+from volpred.io import staged_writes
 from volpred.report import figures as report_figures
 from volpred.report.context import build_context
 from volpred.report.inputs import ReportError, load_inputs
@@ -139,12 +140,17 @@ def generate_report(settings: Settings, *, run_id: str | None = None) -> ReportR
     pdf_s = time.perf_counter() - t_pdf
 
     t_write = time.perf_counter()
-    figure_paths = {}
-    for name, data in zip(names, images, strict=True):
-        figure_paths[name] = atomic_write_bytes(report_dir / FIGURES_DIR / f"{name}.{ext}", data)
-        log.info("generate_report: figure %s -> %s", name, figure_paths[name])
-    html_path = atomic_write_text(report_dir / HTML_NAME, html)
-    pdf_path = atomic_write_bytes(report_dir / PDF_NAME, pdf.data)
+    figure_paths = {name: report_dir / FIGURES_DIR / f"{name}.{ext}" for name in names}
+    html_path, pdf_path = report_dir / HTML_NAME, report_dir / PDF_NAME
+    (report_dir / FIGURES_DIR).mkdir(parents=True, exist_ok=True)
+    # One checkpoint: the figures, the HTML and the PDF are replaced together or not at all.
+    with staged_writes() as stage:
+        for name, data in zip(names, images, strict=True):
+            stage(figure_paths[name], _bytes(data))
+        stage(html_path, _bytes(html.encode("utf-8")))
+        stage(pdf_path, _bytes(pdf.data))
+    for name, path in figure_paths.items():
+        log.info("generate_report: figure %s -> %s", name, path)
     write_s = time.perf_counter() - t_write
     for table in tables:
         log.info("generate_report: table %s (%d rows) in %s", table.name, len(table.rows), pdf_path)
@@ -181,3 +187,7 @@ def generate_report(settings: Settings, *, run_id: str | None = None) -> ReportR
 
 
 __all__ = ["ReportError", "ReportResult", "ReportTimings", "generate_report"]
+
+
+def _bytes(data: bytes) -> Callable[[Path], None]:
+    return lambda tmp: tmp.write_bytes(data)

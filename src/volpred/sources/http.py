@@ -99,6 +99,7 @@ class RetryingAdapter(HTTPAdapter):
         attempts = self.max_attempts
         for attempt in range(1, attempts + 1):
             final = attempt == attempts
+            response = None
             try:
                 response = super().send(request, **kwargs)
                 if not kwargs.get("stream"):
@@ -110,6 +111,8 @@ class RetryingAdapter(HTTPAdapter):
                 requests.exceptions.Timeout,
                 requests.exceptions.ChunkedEncodingError,
             ) as exc:
+                if response is not None:
+                    response.close()  # its connection broke mid-body: give it back
                 if final:
                     raise
                 cause = describe_exception(exc, self.secrets, kwargs["timeout"])

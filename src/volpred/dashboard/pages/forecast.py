@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 
 from volpred import plots
+from volpred.api.models import INPUT_RANGES
 from volpred.dashboard import data, figures, fmt, ui
 
 #: Decimals the inputs show; a day's value is rounded to them, and an input still equal to its
@@ -17,11 +18,16 @@ from volpred.dashboard import data, figures, fmt, ui
 DECIMALS = 2
 #: What-if inputs: model input name -> (label, widget key, scale from API units to shown units,
 #: step, fallback when the day's value is unknown, lowest, highest; in shown units). The bounds
-#: are wider than anything cleaning lets through (VIX 5..150, yields -5..25).
+#: are the API's own plausible ranges (`api.models.INPUT_RANGES`), so the form cannot ask for
+#: what the API would refuse.
+_LABELS = {
+    "vix": ("VIX (points)", "wi_vix", 1.0, 0.5, 20.0),
+    "rv21": ("RV21, realised vol over 21 days (%)", "wi_rv21", 100.0, 0.5, 15.0),
+    "term_spread": ("Term spread, 10y - 2y (pp)", "wi_term", 1.0, 0.05, 1.0),
+}
 INPUTS: dict[str, tuple[str, str, float, float, float, float, float]] = {
-    "vix": ("VIX (points)", "wi_vix", 1.0, 0.5, 20.0, 0.0, 200.0),
-    "rv21": ("RV21, realised vol over 21 days (%)", "wi_rv21", 100.0, 0.5, 15.0, 0.0, 1000.0),
-    "term_spread": ("Term spread, 10y - 2y (pp)", "wi_term", 1.0, 0.05, 1.0, -30.0, 30.0),
+    name: (*spec, INPUT_RANGES[name][0] * spec[2], INPUT_RANGES[name][1] * spec[2])
+    for name, spec in _LABELS.items()
 }
 
 

@@ -72,6 +72,14 @@ def stop_services(env: dict[str, str]) -> None:
 
 def measure(temporary: bool) -> dict[str, float]:
     base = os.environ | {"VOLPRED_LOG_LEVEL": "WARNING", "OMP_NUM_THREADS": "1"}
+    if not temporary:
+        # The shared local server belongs to the project's run folder (as with `make run`), not
+        # to a run's temporary one, so that `make stop` finds it afterwards.
+        code = (
+            "from volpred.config import Settings; "
+            "from volpred.orchestration import ensure_server; ensure_server(Settings())"
+        )
+        subprocess.run([sys.executable, "-c", code], env=base, cwd=ROOT, check=True)  # noqa: S603
     with tempfile.TemporaryDirectory() as tmp:
         env = base | folders(tmp)
         run = [VOLPRED, "run", "--no-local-server" if temporary else "--local-server"]

@@ -50,8 +50,14 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
         )
 
 
-def ensure_server(settings: Settings) -> services.Service:
-    """The local Prefect server, started in the background unless it already answers."""
+def ensure_server(settings: Settings) -> services.Service | None:
+    """The local Prefect server, started in the background unless it already answers. None
+    when a server started elsewhere (another run folder) answers at that address: it is used,
+    and nothing is started beside it."""
+    health = f"{api_url(settings)}/health"
+    if services.running(settings.run_dir, "prefect-server") is None and services.healthy(health):
+        log.info("prefect server: using the one already answering at %s", api_url(settings))
+        return None
     env = prefect_env(settings)
     server = services.start(
         settings.run_dir,
@@ -59,7 +65,7 @@ def ensure_server(settings: Settings) -> services.Service:
         _prefect(
             "server", "start", "--host", settings.prefect_host, "--port", str(settings.prefect_port)
         ),
-        health_url=f"{api_url(settings)}/health",
+        health_url=health,
         env={k: v for k, v in env.items() if k != "PREFECT_API_URL"},
         timeout=180,
     )
@@ -71,6 +77,7 @@ def serve(settings: Settings) -> dict[str, str]:
     """Start (or reuse) the server, create/refresh the pool, deploy, start one worker."""
     env = prefect_env(settings)
     server = ensure_server(settings)
+    server_pid = str(server.pid) if server else "(started elsewhere)"
     _run(
         _prefect(
             "work-pool",
@@ -99,7 +106,7 @@ def serve(settings: Settings) -> dict[str, str]:
         "ui": ui,
         "api": api_url(settings),
         "pool": settings.work_pool,
-        "server_pid": str(server.pid),
+        "server_pid": server_pid,
         "worker_pid": str(worker.pid),
     }
 

@@ -39,6 +39,11 @@ def test_deploy_schedules_and_a_worker_runs_the_flow(prefect_server, tmp_path, s
             "VOLPRED_DATA_DIR": str(tmp_path / "data"),
             "VOLPRED_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
             "VOLPRED_RESULTS_DIR": str(tmp_path / "results"),
+            # The schedule and the worker are under test here, not the services or the report
+            # (tests/flows/test_pipeline.py runs those): nothing may outlive the test.
+            "VOLPRED_RUN_DIR": str(tmp_path / "run"),
+            "VOLPRED_SERVICES": "[]",
+            "VOLPRED_REPORT": "false",
         }
     )
     prefect_cli(

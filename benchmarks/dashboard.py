@@ -146,26 +146,11 @@ def what_ifs(settings: Settings, browser, n: int, shots: Path | None) -> dict[st
 
 
 def fresh_model(root: Path) -> Settings:
-    """A small served model on the synthetic sample under `root` (about 10 s)."""
-    from datetime import date
+    """The tests' small served model on the synthetic sample (tests/conftest.build_served)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.conftest import build_served
 
-    from volpred import candidate
-    from volpred.clean import clean
-    from volpred.ingest import ingest
-
-    settings = Settings(
-        data_dir=root / "data",
-        artifacts_dir=root / "artifacts",
-        sample_start=date(2008, 1, 2),
-        min_train_years=5,
-        selection_years=2,
-        refit_every=504,
-    )
-    ingest(settings)
-    clean(settings)
-    candidate.train_candidate(settings)
-    candidate.promote(settings)
-    return settings
+    return build_served(root)
 
 
 def main() -> None:

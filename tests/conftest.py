@@ -81,17 +81,44 @@ def write_csv(tmp_path: Path) -> Callable[[str, str], Path]:
     return write
 
 
+#: A short history and few refits keep training to seconds (`VOLPRED_*`, for flow and CLI runs).
+FAST_TRAINING = {
+    "VOLPRED_SAMPLE_START": "2008-01-02",
+    "VOLPRED_MIN_TRAIN_YEARS": "5",
+    "VOLPRED_SELECTION_YEARS": "2",
+    "VOLPRED_REFIT_EVERY": "504",
+}
+
+
 def fast_settings(root: Path, **overrides: object) -> Settings:
     """Settings for a small, quick model on the synthetic sample (2008-2025) under `root`."""
+    fast = {k.removeprefix("VOLPRED_").lower(): v for k, v in FAST_TRAINING.items()}
     return Settings(
         data_dir=root / "data",
         artifacts_dir=root / "artifacts",
         run_dir=root / "run",
-        sample_start=date(2008, 1, 2),
-        min_train_years=5,
-        selection_years=2,
-        refit_every=504,
-        **overrides,
+        **(fast | overrides),
+    )
+
+
+def isolated_run_env(root: Path) -> dict[str, str]:
+    """Environment for a pipeline run in another process (`volpred run`, a Prefect worker):
+    the fast model, this session's Prefect server, every folder under `root`, and no services
+    or report, so that nothing the run starts outlives the test."""
+    from prefect.settings import PREFECT_API_URL
+
+    return (
+        os.environ
+        | FAST_TRAINING
+        | {
+            "PREFECT_API_URL": PREFECT_API_URL.value(),
+            "VOLPRED_DATA_DIR": str(root / "data"),
+            "VOLPRED_ARTIFACTS_DIR": str(root / "artifacts"),
+            "VOLPRED_RESULTS_DIR": str(root / "results"),
+            "VOLPRED_RUN_DIR": str(root / "run"),
+            "VOLPRED_SERVICES": "[]",
+            "VOLPRED_REPORT": "false",
+        }
     )
 
 

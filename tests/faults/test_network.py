@@ -28,7 +28,7 @@ import requests
 import responses
 from responses.matchers import query_param_matcher
 
-from tests.conftest import make_raw
+from tests.conftest import FAST_TRAINING, make_raw
 from tests.flows.conftest import task_runs
 from volpred.config import Settings
 from volpred.ingest import ingest
@@ -295,11 +295,8 @@ def test_stooq_fault_falls_back_to_fred_closes(settings: Settings, fault: str, f
 
 # -- once through the Prefect flow -----------------------------------------------------------
 
-#: As tests/flows/test_pipeline.py: a short history and few refits keep training to seconds.
-FAST_TRAINING = {
-    "VOLPRED_MIN_TRAIN_YEARS": "5",
-    "VOLPRED_SELECTION_YEARS": "2",
-    "VOLPRED_REFIT_EVERY": "504",
+#: The fast model of tests/conftest.py, quick HTTP retries, and no hour-long approval wait.
+FLOW_ENV = FAST_TRAINING | {
     "VOLPRED_HTTP_RETRIES": "1",
     "VOLPRED_HTTP_BACKOFF": "0",
     "VOLPRED_HTTP_TIMEOUT": "2",
@@ -316,7 +313,7 @@ def test_fred_http_500_fails_the_flow_and_the_next_run_succeeds(
 ) -> None:
     import flows.pipeline as pipeline
 
-    for key, value in FAST_TRAINING.items():
+    for key, value in FLOW_ENV.items():
         monkeypatch.setenv(key, value)
     # The flow's ingest task retries a network failure (VOLPRED_INGEST_RETRIES, 2) after 10 s,
     # then 60 s; the retries stay (they are part of what is proven), the waits go.

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import isolated_run_env
 from tests.flows.conftest import task_states
 from volpred import artifacts, candidate
 from volpred.config import Settings
@@ -21,30 +22,6 @@ from volpred.io import sha256_file
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 VOLPRED = Path(sys.executable).with_name("volpred")
-FAST = {
-    "VOLPRED_SAMPLE_START": "2008-01-02",
-    "VOLPRED_MIN_TRAIN_YEARS": "5",
-    "VOLPRED_SELECTION_YEARS": "2",
-    "VOLPRED_REFIT_EVERY": "504",
-}
-
-
-def run_env(root: Path) -> dict[str, str]:
-    from prefect.settings import PREFECT_API_URL
-
-    return (
-        os.environ
-        | FAST
-        | {
-            "PREFECT_API_URL": PREFECT_API_URL.value(),
-            "VOLPRED_DATA_DIR": str(root / "data"),
-            "VOLPRED_ARTIFACTS_DIR": str(root / "artifacts"),
-            "VOLPRED_RESULTS_DIR": str(root / "results"),
-            "VOLPRED_RUN_DIR": str(root / "run"),
-            "VOLPRED_SERVICES": "[]",
-            "VOLPRED_REPORT": "false",
-        }
-    )
 
 
 def settings_for(root: Path) -> Settings:
@@ -99,7 +76,7 @@ def test_kill_during_train_model_then_resume(prefect_server, tmp_path, fault_rep
     from flows.pipeline import volpred_pipeline
 
     root = tmp_path
-    env = run_env(root)
+    env = isolated_run_env(root)
     process = subprocess.Popen(
         [str(VOLPRED), "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, start_new_session=True,
@@ -193,7 +170,7 @@ def test_kill_during_save_model_never_shows_a_half_model(served, tmp_path, fault
 
 
 def test_two_runs_at_once_both_finish_consistently(prefect_server, tmp_path, fault_report):
-    env = run_env(tmp_path)
+    env = isolated_run_env(tmp_path)
     runs = [
         subprocess.Popen(
             [str(VOLPRED), "run"],

@@ -1,13 +1,12 @@
 """prefect.yaml against a real server: the deployment, its cron schedule, a worker run."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.flows.test_pipeline import FAST_TRAINING
+from tests.conftest import isolated_run_env
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,23 +28,10 @@ def prefect_cli(*args, env, timeout=300):
 def test_deploy_schedules_and_a_worker_runs_the_flow(prefect_server, tmp_path, settings):
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
-    from prefect.settings import PREFECT_API_URL
 
-    env = (
-        os.environ
-        | FAST_TRAINING
-        | {
-            "PREFECT_API_URL": PREFECT_API_URL.value(),
-            "VOLPRED_DATA_DIR": str(tmp_path / "data"),
-            "VOLPRED_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
-            "VOLPRED_RESULTS_DIR": str(tmp_path / "results"),
-            # The schedule and the worker are under test here, not the services or the report
-            # (tests/flows/test_pipeline.py runs those): nothing may outlive the test.
-            "VOLPRED_RUN_DIR": str(tmp_path / "run"),
-            "VOLPRED_SERVICES": "[]",
-            "VOLPRED_REPORT": "false",
-        }
-    )
+    # The schedule and the worker are under test here, not the services or the report
+    # (tests/flows/test_pipeline.py runs those).
+    env = isolated_run_env(tmp_path)
     prefect_cli(
         "work-pool",
         "create",

@@ -8,6 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from tests.conftest import FAST_TRAINING
 from tests.flows.conftest import task_states
 from volpred.sources.sample import simulate
 
@@ -15,12 +16,6 @@ pytestmark = pytest.mark.integration
 
 
 #: A shorter synthetic history and fewer refits keep each training to seconds.
-FAST_TRAINING = {
-    "VOLPRED_SAMPLE_START": "2008-01-02",
-    "VOLPRED_MIN_TRAIN_YEARS": "5",
-    "VOLPRED_SELECTION_YEARS": "2",
-    "VOLPRED_REFIT_EVERY": "504",
-}
 
 
 @pytest.fixture

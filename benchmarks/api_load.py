@@ -21,8 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from volpred.api.service import start_api, stop_api
 from volpred.config import Settings
+from volpred.serving.api.launcher import start_api, stop_api
 
 ONE = json.dumps({"date": "latest"})
 BATCH = json.dumps({"rows": [{"date": "latest"}] * 50 + [{"date": "2020-03-16"}] * 50})

@@ -26,11 +26,11 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 
-from volpred.api.service import start_api, stop_api  # noqa: E402
 from volpred.config import Settings  # noqa: E402
-from volpred.dashboard import fmt  # noqa: E402
-from volpred.dashboard.client import ApiClient, ApiConfig  # noqa: E402
-from volpred.dashboard.service import start_dashboard, stop_dashboard  # noqa: E402
+from volpred.serving.api.launcher import start_api, stop_api  # noqa: E402
+from volpred.serving.dashboard import fmt  # noqa: E402
+from volpred.serving.dashboard.client import ApiClient, ApiConfig  # noqa: E402
+from volpred.serving.dashboard.launcher import start_dashboard, stop_dashboard  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -148,7 +148,7 @@ def what_ifs(settings: Settings, browser, n: int, shots: Path | None) -> dict[st
 def fresh_model(root: Path) -> Settings:
     """The tests' small served model on the synthetic sample (tests/conftest.build_served)."""
     sys.path.insert(0, str(ROOT))
-    from tests.conftest import build_served
+    from tests.support.runs import build_served
 
     return build_served(root)
 

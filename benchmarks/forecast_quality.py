@@ -4,7 +4,7 @@
                                           [--jobs 1] [--json metrics.json]
 
 PATH is a raw market CSV in the canonical schema (e.g. the shared 1990-2018 file); it is read,
-cleaned and featurised exactly as the pipeline does, then `volpred.train.train` runs the
+cleaned and featurised exactly as the pipeline does, then `volpred.model.training.train` runs the
 walk-forward and the final fit. Prints: V table (RMSE in vol points), R table (RMSE in %),
 per-year V against HAR, band coverage, the final configuration and the runtime.
 """
@@ -20,10 +20,10 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from volpred.clean import build_table  # noqa: E402
 from volpred.config import Settings  # noqa: E402
-from volpred.rawcsv import read_raw_csv  # noqa: E402
-from volpred.train import train  # noqa: E402
+from volpred.data.clean import build_table  # noqa: E402
+from volpred.data.rawcsv import read_raw_csv  # noqa: E402
+from volpred.model.training import train  # noqa: E402
 
 
 def _f(x: float | None, fmt: str) -> str:
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     metrics = result.metrics
     since = f"from_{args.since}"
     if since not in metrics:
-        from volpred.models.evaluation import evaluate
+        from volpred.model.evaluation import evaluate
 
         metrics[since] = evaluate(result.walkforward, since=args.since)[since]
 

@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from volpred.clean import clean
 from volpred.config import Settings
-from volpred.ingest import ingest
+from volpred.data.clean import clean
+from volpred.data.ingest import ingest
 
 
 def time_stages(settings: Settings, repeat: int) -> dict[str, list[float]]:

@@ -23,12 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 VOLPRED = str(Path(sys.executable).with_name("volpred"))
 PLAIN = """
-from volpred import candidate
-from volpred.clean import clean
+from volpred.model import candidate
+from volpred.data.clean import clean
 from volpred.config import Settings
-from volpred.ingest import ingest
-from volpred.api.service import start_api
-from volpred.dashboard.service import start_dashboard
+from volpred.data.ingest import ingest
+from volpred.serving.api.launcher import start_api
+from volpred.serving.dashboard.launcher import start_dashboard
 from volpred.report import generate_report
 s = Settings()
 ingest(s); clean(s); candidate.train_candidate(s)
@@ -77,7 +77,7 @@ def measure(temporary: bool) -> dict[str, float]:
         # to a run's temporary one, so that `make stop` finds it afterwards.
         code = (
             "from volpred.config import Settings; "
-            "from volpred.orchestration import ensure_server; ensure_server(Settings())"
+            "from volpred.runtime.orchestration import ensure_server; ensure_server(Settings())"
         )
         subprocess.run([sys.executable, "-c", code], env=base, cwd=ROOT, check=True)  # noqa: S603
     with tempfile.TemporaryDirectory() as tmp:

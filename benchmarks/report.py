@@ -42,7 +42,7 @@ print(json.dumps(r.timings.as_dict() | {"pages": r.pages}))
 def build_sample(root: Path) -> tuple[Path, Path]:
     """The tests' small served model on the synthetic sample (tests/conftest.build_served)."""
     sys.path.insert(0, str(ROOT))
-    from tests.conftest import build_served
+    from tests.support.runs import build_served
 
     settings = build_served(root)
     return settings.data_dir, settings.artifacts_dir

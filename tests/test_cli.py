@@ -2,7 +2,7 @@ import json
 
 from typer.testing import CliRunner
 
-from tests.conftest import make_raw
+from tests.support.markets import make_raw
 from volpred.cli import app
 
 runner = CliRunner()

@@ -57,7 +57,7 @@ def test_the_image_python_steps_work_in_a_clean_virtual_environment(tmp_path):
         assert result.returncode == 0, result.stderr
     assert not (venv / "bin" / "pytest").exists()  # --no-dev: no test tools in the image
     result = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import flows.pipeline"],
+        [str(venv / "bin" / "python"), "-c", "import volpred.flows.pipeline"],
         capture_output=True,
         text=True,
         env=env,

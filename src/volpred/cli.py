@@ -80,9 +80,9 @@ def ingest(
     data_dir: DataDir = None,
 ) -> None:
     """ingest_data: fetch the source into data/raw_market.csv (+ .meta.json)."""
-    from volpred.ingest import ingest as run_ingest
-    from volpred.io import CheckpointWriteError
-    from volpred.sources import SourceError
+    from volpred.data.ingest import ingest as run_ingest
+    from volpred.data.sources import SourceError
+    from volpred.runtime.storage import CheckpointWriteError
 
     _setup_logging()
     settings = _settings(
@@ -97,9 +97,9 @@ def ingest(
 @app.command()
 def clean(data_dir: DataDir = None) -> None:
     """clean_data: validate data/raw_market.csv, write data/cleaned_data.csv and its report."""
-    from volpred.clean import DataValidationError
-    from volpred.clean import clean as run_clean
-    from volpred.io import CheckpointWriteError
+    from volpred.data.clean import DataValidationError
+    from volpred.data.clean import clean as run_clean
+    from volpred.runtime.storage import CheckpointWriteError
 
     _setup_logging()
     settings = _settings(data_dir=data_dir)
@@ -121,9 +121,9 @@ def train(
 ) -> None:
     """train_model + save_model: walk-forward evaluate, refit, and serve the new model when it
     is not worse than the served one (or with --force)."""
-    from volpred import candidate
-    from volpred.artifacts import ModelLoadError
-    from volpred.io import CheckpointWriteError
+    from volpred.model import candidate
+    from volpred.model.store import ModelLoadError
+    from volpred.runtime.storage import CheckpointWriteError
 
     _setup_logging()
     settings = _settings(data_dir=data_dir, artifacts_dir=artifacts_dir)
@@ -186,8 +186,8 @@ def run(
     _prefect_offline_defaults()
     settings = _settings(source=source, csv_path=path, data_dir=data_dir)  # fail fast
     if local_server and "PREFECT_API_URL" not in os.environ:
-        from volpred.orchestration import api_url, ensure_server
-        from volpred.services import ServiceError
+        from volpred.runtime.orchestration import api_url, ensure_server
+        from volpred.runtime.processes import ServiceError
 
         _setup_logging()
         try:
@@ -195,7 +195,7 @@ def run(
         except ServiceError as exc:
             _fail(exc)
         os.environ["PREFECT_API_URL"] = api_url(settings)
-    from flows.pipeline import volpred_pipeline
+    from volpred.flows.pipeline import volpred_pipeline
 
     state = volpred_pipeline(
         source=source,
@@ -216,8 +216,8 @@ def run(
 @app.command()
 def serve() -> None:
     """Start a local Prefect server, create the work pool, deploy, and start a worker."""
-    from volpred.orchestration import serve as run_serve
-    from volpred.services import ServiceError
+    from volpred.runtime.orchestration import serve as run_serve
+    from volpred.runtime.processes import ServiceError
 
     _setup_logging()
     try:
@@ -235,8 +235,8 @@ def api(
     port: Annotated[int | None, typer.Option(help="port (VOLPRED_API_PORT)")] = None,
 ) -> None:
     """Serve the REST API under gunicorn (foreground unless --background)."""
-    from volpred.api.service import run_foreground, start_api
-    from volpred.services import ServiceError
+    from volpred.runtime.processes import ServiceError
+    from volpred.serving.api.launcher import run_foreground, start_api
 
     _setup_logging()
     settings = _settings(api_host=host, api_port=port)
@@ -259,8 +259,8 @@ def dashboard(
     ] = None,
 ) -> None:
     """Serve the Streamlit dashboard (foreground unless --background; `volpred stop` stops it)."""
-    from volpred.dashboard.service import run_foreground, start_dashboard
-    from volpred.services import ServiceError
+    from volpred.runtime.processes import ServiceError
+    from volpred.serving.dashboard.launcher import run_foreground, start_dashboard
 
     _setup_logging()
     settings = _settings(dashboard_port=port, dashboard_api_url=api_url)
@@ -283,9 +283,9 @@ def report(
     run_id: Annotated[str | None, typer.Option(help="run id printed in the report")] = None,
 ) -> None:
     """generate_report: the served model's analysis report, reports/analysis_report.pdf."""
-    from volpred.figure_export import BrowserMissingError, FigureExportError
-    from volpred.io import CheckpointWriteError
     from volpred.report import ReportError, generate_report
+    from volpred.report.chart_export import BrowserMissingError, FigureExportError
+    from volpred.runtime.storage import CheckpointWriteError
 
     _setup_logging()
     settings = _settings(data_dir=data_dir, artifacts_dir=artifacts_dir, report_dir=report_dir)
@@ -299,7 +299,7 @@ def report(
 @app.command()
 def stop() -> None:
     """Stop every background service volpred started (worker, server, API, dashboard)."""
-    from volpred.orchestration import stop_all
+    from volpred.runtime.orchestration import stop_all
 
     _setup_logging()
     _print({"stopped": stop_all(_settings())})

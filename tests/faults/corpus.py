@@ -12,7 +12,7 @@ from datetime import date
 
 import polars as pl
 
-from tests.conftest import make_raw
+from tests.support.markets import make_raw
 
 ROWS = 300
 HEADER = ("date", "spx_open", "spx_high", "spx_low", "spx_close", "spx_volume", "vix_open",

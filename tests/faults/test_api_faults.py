@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 import skops.io as sio
 
-from tests.api.conftest import copy_served, free_port
-from volpred import artifacts, candidate
-from volpred.api import create_app
-from volpred.api.service import start_api, stop_api, wait_for_version
-from volpred.predict import load_forecaster, predict
+from tests.support.runs import copy_served, free_port
+from volpred.model import candidate, store
+from volpred.model.forecaster import load_forecaster, predict
+from volpred.serving.api import create_app
+from volpred.serving.api.launcher import start_api, stop_api, wait_for_version
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,12 +80,12 @@ class Smuggled:
 def _publish_damaged(settings, damage: str) -> str:
     """A new version folder whose model file is damaged, made visible by moving `latest`
     (the watcher cannot see it half-made)."""
-    current = artifacts.latest_version(settings.artifacts_dir)
+    current = store.latest_version(settings.artifacts_dir)
     name = f"29990101T0000{len(damage):02d}Z-{damage}"
     folder = settings.artifacts_dir / "models" / name
     shutil.copytree(settings.artifacts_dir / "models" / current, folder)
-    model = folder / artifacts.MODEL_FILE
-    card_path = folder / artifacts.CARD_FILE
+    model = folder / store.MODEL_FILE
+    card_path = folder / store.CARD_FILE
     card = json.loads(card_path.read_text())
     data = model.read_bytes()
     if damage == "truncated":
@@ -96,11 +96,11 @@ def _publish_damaged(settings, damage: str) -> str:
         # A well-formed skops file whose card even carries its hash: only the type list stops it.
         foreign = sio.dumps({"model": Smuggled()})
         model.write_bytes(foreign)
-        card["model_sha256"] = artifacts.sha256_bytes(foreign)
+        card["model_sha256"] = store.sha256_bytes(foreign)
         card_path.write_text(json.dumps(card))
     elif damage == "missing version":
         shutil.rmtree(folder)
-    (settings.artifacts_dir / artifacts.LATEST).write_text(name + "\n")
+    (settings.artifacts_dir / store.LATEST).write_text(name + "\n")
     return name
 
 
@@ -108,7 +108,7 @@ def _publish_damaged(settings, damage: str) -> str:
 def test_damaged_model_file_keeps_the_previous_model_serving(live, damage, fault_report):
     settings = live
     before = ready(settings)
-    good_latest = (settings.artifacts_dir / artifacts.LATEST).read_text()
+    good_latest = (settings.artifacts_dir / store.LATEST).read_text()
     errors_before = server_errors(settings)
     name = _publish_damaged(settings, damage)
     try:
@@ -137,7 +137,7 @@ def test_damaged_model_file_keeps_the_previous_model_serving(live, damage, fault
             server_errors=server_errors(settings) - errors_before,
         )
     finally:
-        (settings.artifacts_dir / artifacts.LATEST).write_text(good_latest)
+        (settings.artifacts_dir / store.LATEST).write_text(good_latest)
         shutil.rmtree(settings.artifacts_dir / "models" / name, ignore_errors=True)
     time.sleep(3 * settings.api_reload_interval)
     assert ready(settings)["reload_error"] is None  # the bad version withdrawn: all clear

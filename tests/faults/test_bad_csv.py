@@ -21,12 +21,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.conftest import make_raw
 from tests.faults.corpus import CASES, Case
-from volpred.clean import DataValidationError, clean
+from tests.support.markets import make_raw
 from volpred.config import Settings
-from volpred.ingest import ingest
-from volpred.sources import SourceError
+from volpred.data.clean import DataValidationError, clean
+from volpred.data.ingest import ingest
+from volpred.data.sources import SourceError
 
 pytestmark = pytest.mark.faults
 
@@ -124,9 +124,9 @@ BIG_SECONDS, BIG_RSS_MB = 60.0, 1536.0
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from volpred.clean import clean
+from volpred.data.clean import clean
 from volpred.config import Settings
-from volpred.ingest import ingest
+from volpred.data.ingest import ingest
 path, root = Path(sys.argv[1]), Path(sys.argv[2])
 settings = Settings(data_dir=root / "data", artifacts_dir=root / "artifacts", source="csv",
                     csv_path=path)

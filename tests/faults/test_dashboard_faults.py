@@ -12,7 +12,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from volpred.dashboard.service import APP
+from volpred.serving.dashboard.launcher import APP
 
 pytestmark = pytest.mark.faults
 PAGES = ["pages/forecast.py", "pages/history.py", "pages/model.py", "pages/data.py"]

@@ -27,12 +27,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.conftest import fast_settings, make_raw
-from volpred import candidate
-from volpred.clean import clean
+from tests.support.markets import make_raw
+from tests.support.runs import fast_settings
 from volpred.config import Settings
-from volpred.ingest import ingest
-from volpred.io import CheckpointWriteError
+from volpred.data.clean import clean
+from volpred.data.ingest import ingest
+from volpred.model import candidate
+from volpred.runtime.storage import CheckpointWriteError
 
 pytestmark = pytest.mark.faults
 
@@ -241,7 +242,7 @@ def test_kernel_refuses_the_cleaned_files_mid_write(
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     """One small served model (trained once) and its training result, to train 'again' fast."""
-    from volpred import train as train_module
+    from volpred.model import training as train_module
 
     root = tmp_path_factory.mktemp("disk-served")
     settings = fast_settings(root)
@@ -267,7 +268,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
 def served_copy(trained, tmp_path, monkeypatch) -> Settings:
     """A private copy of the served model; training 'again' returns a slightly different
     result at once (other predictions, new skops bytes), so a write that got through shows."""
-    from volpred import train as train_module
+    from volpred.model import training as train_module
 
     root, result = trained
     shutil.copytree(root, tmp_path / "root")

@@ -28,13 +28,14 @@ import requests
 import responses
 from responses.matchers import query_param_matcher
 
-from tests.conftest import FAST_TRAINING, make_raw
-from tests.flows.conftest import task_runs
+from tests.support.markets import make_raw
+from tests.support.prefect_runs import task_runs
+from tests.support.runs import FAST_TRAINING
 from volpred.config import Settings
-from volpred.ingest import ingest
-from volpred.rawcsv import read_raw_csv
-from volpred.sources import fred
-from volpred.sources.base import SourceError
+from volpred.data.ingest import ingest
+from volpred.data.rawcsv import read_raw_csv
+from volpred.data.sources import fred
+from volpred.data.sources.base import SourceError
 
 pytestmark = pytest.mark.faults
 
@@ -311,7 +312,7 @@ LONG_MARKET = make_raw(2300, seed=9, start=date(2015, 1, 1))
 def test_fred_http_500_fails_the_flow_and_the_next_run_succeeds(
     prefect_server, tmp_path, settings, monkeypatch, fault_report
 ) -> None:
-    import flows.pipeline as pipeline
+    import volpred.flows.pipeline as pipeline
 
     for key, value in FLOW_ENV.items():
         monkeypatch.setenv(key, value)

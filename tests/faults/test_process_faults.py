@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import isolated_run_env
-from tests.flows.conftest import task_states
-from volpred import artifacts, candidate
+from tests.support.prefect_runs import task_states
+from tests.support.runs import isolated_run_env
 from volpred.config import Settings
-from volpred.io import sha256_file
+from volpred.model import candidate, store
+from volpred.runtime.storage import sha256_file
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 VOLPRED = Path(sys.executable).with_name("volpred")
@@ -35,26 +35,26 @@ def assert_artifacts_consistent(artifacts_dir: Path) -> int:
     equal the latest version. Returns the number of versions."""
     versions = sorted(p for p in (artifacts_dir / "models").iterdir() if not p.name.startswith("."))
     for folder in versions:
-        card = json.loads((folder / artifacts.CARD_FILE).read_text())
+        card = json.loads((folder / store.CARD_FILE).read_text())
         assert card["version"] == folder.name
-        assert sha256_file(folder / artifacts.MODEL_FILE) == card["model_sha256"]
+        assert sha256_file(folder / store.MODEL_FILE) == card["model_sha256"]
         for name, sha in card.get("extra_files", {}).items():
             assert sha256_file(folder / name) == sha
-    artifacts.load_version(artifacts_dir)
+    store.load_version(artifacts_dir)
     # The plan's copies: complete files, each of a saved version (after a kill, possibly the
-    # one before `latest`; `artifacts.repair`, run by every save, brings them up).
-    copy = json.loads((artifacts_dir / artifacts.CARD_FILE).read_text())
+    # one before `latest`; `store.repair`, run by every save, brings them up).
+    copy = json.loads((artifacts_dir / store.CARD_FILE).read_text())
     assert (artifacts_dir / "models" / copy["version"]).is_dir()
-    model_sha = sha256_file(artifacts_dir / artifacts.MODEL_FILE)
-    assert any(sha256_file(folder / artifacts.MODEL_FILE) == model_sha for folder in versions)
+    model_sha = sha256_file(artifacts_dir / store.MODEL_FILE)
+    assert any(sha256_file(folder / store.MODEL_FILE) == model_sha for folder in versions)
     return len(versions)
 
 
 def copies_follow_latest(artifacts_dir: Path) -> bool:
-    copy = json.loads((artifacts_dir / artifacts.CARD_FILE).read_text())
-    model = (artifacts_dir / artifacts.MODEL_FILE).read_bytes()
-    latest = artifacts.version_dir(artifacts_dir)
-    return copy["version"] == latest.name and model == (latest / artifacts.MODEL_FILE).read_bytes()
+    copy = json.loads((artifacts_dir / store.CARD_FILE).read_text())
+    model = (artifacts_dir / store.MODEL_FILE).read_bytes()
+    latest = store.version_dir(artifacts_dir)
+    return copy["version"] == latest.name and model == (latest / store.MODEL_FILE).read_bytes()
 
 
 def wait_for_line(process: subprocess.Popen, needle: str, timeout: float) -> list[str]:
@@ -73,7 +73,7 @@ def wait_for_line(process: subprocess.Popen, needle: str, timeout: float) -> lis
 
 
 def test_kill_during_train_model_then_resume(prefect_server, tmp_path, fault_report):
-    from flows.pipeline import volpred_pipeline
+    from volpred.flows.pipeline import volpred_pipeline
 
     root = tmp_path
     env = isolated_run_env(root)
@@ -124,7 +124,7 @@ def test_kill_during_train_model_then_resume(prefect_server, tmp_path, fault_rep
 SAVER = """
 import sys
 from pathlib import Path
-from volpred import candidate
+from volpred.model import candidate
 from volpred.config import Settings
 settings = Settings(data_dir=Path(sys.argv[1]), artifacts_dir=Path(sys.argv[2]))
 candidate.promote(settings)  # imports done: from here on the process only saves
@@ -155,7 +155,7 @@ def test_kill_during_save_model_never_shows_a_half_model(served, tmp_path, fault
         assert_artifacts_consistent(art)
     versions_before = assert_artifacts_consistent(art)
     assert versions_before > 12  # the kills did land among saves
-    artifacts.repair(art)
+    store.repair(art)
     assert copies_follow_latest(art)
     candidate.promote(Settings(data_dir=tmp_path / "data", artifacts_dir=art))
     leftovers = [*(art / "models").glob(".*"), *art.glob(".*.tmp")]

@@ -8,9 +8,9 @@ from datetime import date
 import polars as pl
 import pytest
 
-from tests.conftest import FAST_TRAINING
-from tests.flows.conftest import task_states
-from volpred.sources.sample import simulate
+from tests.support.prefect_runs import task_states
+from tests.support.runs import FAST_TRAINING
+from volpred.data.sources.sample import simulate
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def run_flow(tmp_path, settings, monkeypatch):
     """Run the pipeline with this test's own data, artifacts and results folders."""
-    from flows.pipeline import volpred_pipeline
+    from volpred.flows.pipeline import volpred_pipeline
 
     for key, value in FAST_TRAINING.items():
         monkeypatch.setenv(key, value)
@@ -77,9 +77,9 @@ def test_a_full_run_serves_the_model_and_writes_the_report(
 ):
     """The whole DAG: services start on free ports and serve the saved version; the report is
     written; a second run reuses the running services and the cached report."""
-    from tests.api.conftest import free_port
+    from tests.support.runs import free_port
     from volpred.config import Settings
-    from volpred.orchestration import stop_all
+    from volpred.runtime.orchestration import stop_all
 
     env = {
         "VOLPRED_RUN_DIR": str(tmp_path / "run"),
@@ -178,13 +178,13 @@ def _worse_served_card_cannot_lose(artifacts_dir):
 def test_crash_in_train_model_resumes_from_the_cleaned_checkpoint(
     prefect_server, run_flow, monkeypatch
 ):
-    from volpred import train
+    from volpred.model import training
 
     def crash(*args, **kwargs):
         raise RuntimeError("injected crash in train_model")
 
     with monkeypatch.context() as patch:
-        patch.setattr(train, "train", crash)
+        patch.setattr(training, "train", crash)
         state = run_flow()
     assert state.is_failed()
     assert task_states(state)["train_model"] == "Failed"

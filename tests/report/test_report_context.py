@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from volpred.config import Settings
-from volpred.report import ReportError, fmt, render
+from volpred.report import ReportError, numbers, render
 from volpred.report import context as ctx
 from volpred.report.figures import FIGURES
 from volpred.report.inputs import ReportInputs, load_inputs
@@ -69,15 +69,15 @@ def test_missing_cleaned_data_names_the_command_to_run(served, tmp_path):
 
 
 def test_formatting_rules():
-    assert fmt.num(0.265064952) == "0.2651"
-    assert fmt.num(None) == fmt.num(float("nan")) == "n/a"
-    assert fmt.pct(0.13980525, 2) == "13.98%"
-    assert fmt.signed_pct(0.0826) == "+8.3%"
-    assert fmt.pval(0.21634) == "0.216"
-    assert fmt.pval(1e-9) == "<0.001"
-    assert fmt.pval(None) == "–"
-    assert fmt.level(4274.81) == "4,274.81"
-    assert fmt.count(9392) == "9,392"
+    assert numbers.num(0.265064952) == "0.2651"
+    assert numbers.num(None) == numbers.num(float("nan")) == "n/a"
+    assert numbers.pct(0.13980525, 2) == "13.98%"
+    assert numbers.signed_pct(0.0826) == "+8.3%"
+    assert numbers.pval(0.21634) == "0.216"
+    assert numbers.pval(1e-9) == "<0.001"
+    assert numbers.pval(None) == "–"
+    assert numbers.level(4274.81) == "4,274.81"
+    assert numbers.count(9392) == "9,392"
 
 
 def test_summary_says_when_har_wins(inputs):

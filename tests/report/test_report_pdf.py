@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from volpred.config import Settings
-from volpred.figure_export import BrowserMissingError
 from volpred.report import ReportResult, generate_report, render
+from volpred.report.chart_export import BrowserMissingError
 from volpred.report.context import RET_MODELS, VOL_MODELS
 from volpred.report.figures import FIGURES
 

@@ -1,7 +1,12 @@
-"""The PDF analysis report (issue 7): `generate_report(settings)` writes
-`report_dir/analysis_report.pdf` and `.html` from the served model's card, its walk-forward
-predictions and the cleaned data. Modules: inputs (read and check), context (every number,
-formatted), figures (which plots), render (Jinja2 + WeasyPrint), generate (the entry point)."""
+"""Figures and the PDF analysis report.
+
+`charts` (plotly figure builders shared by the API's /plot, the dashboard and the report),
+`chart_export` (kaleido PNG/SVG with one Chromium per process), `numbers` (how numbers print).
+`generate_report(settings)` writes `report_dir/analysis_report.pdf` and `.html` from the served
+model's card, its walk-forward predictions and the cleaned data: `inputs` (read and check),
+`context` (every number, formatted), `figures` (which charts), `render` (Jinja2 + WeasyPrint),
+`generate` (the entry point). May import `volpred.model` (card, store), `volpred.runtime` and
+`volpred.config`."""
 
 from volpred.report.generate import ReportResult, ReportTimings, generate_report
 from volpred.report.inputs import ReportError

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from volpred.report import fmt
+from volpred.report import numbers
 from volpred.report.inputs import ReportInputs
 
 #: Vol models in table order (selected first, candidates, then benchmarks) and their labels.
@@ -119,7 +119,7 @@ def title_block(
         "source_uri": ", ".join(str(u) for u in uris),
         "first_date": str(data.get("first_date") or inputs.cleaning.get("first_date")),
         "last_date": str(data.get("last_date") or inputs.cleaning.get("last_date")),
-        "rows": fmt.count(data.get("rows") or inputs.table.height),
+        "rows": numbers.count(data.get("rows") or inputs.table.height),
         "version": inputs.version,
         "trained_at": str(inputs.card.get("trained_at", ""))[:16].replace("T", " "),
         "horizon": int(inputs.card.get("horizon", 21)),
@@ -140,15 +140,15 @@ def latest_forecast(inputs: ReportInputs) -> dict[str, str]:
     last = float(close[0])
     return {
         "date": str(f["date"]),
-        "vol": fmt.pct(f["vol"], 2),
-        "vol_lo": fmt.pct(f["vol_lo"], 2),
-        "vol_hi": fmt.pct(f["vol_hi"], 2),
-        "ret": fmt.pct(f["ret"], 2),
-        "ret_lo": fmt.pct(f["ret_lo"], 2),
-        "ret_hi": fmt.pct(f["ret_hi"], 2),
-        "spx_last": fmt.level(last),
-        "spx_lo": fmt.level(last * _exp(f["ret_lo"])),
-        "spx_hi": fmt.level(last * _exp(f["ret_hi"])),
+        "vol": numbers.pct(f["vol"], 2),
+        "vol_lo": numbers.pct(f["vol_lo"], 2),
+        "vol_hi": numbers.pct(f["vol_hi"], 2),
+        "ret": numbers.pct(f["ret"], 2),
+        "ret_lo": numbers.pct(f["ret_lo"], 2),
+        "ret_hi": numbers.pct(f["ret_hi"], 2),
+        "spx_last": numbers.level(last),
+        "spx_lo": numbers.level(last * _exp(f["ret_lo"])),
+        "spx_hi": numbers.level(last * _exp(f["ret_hi"])),
     }
 
 
@@ -173,10 +173,11 @@ def summary_findings(inputs: ReportInputs, level: float) -> list[Finding]:
         )
         out.append(
             Finding(
-                f"Vol: over {fmt.count(n)} out-of-sample forecasts ({period}) the selected "
-                f"model's QLIKE is {fmt.num(sel['qlike'])} against HAR's {fmt.num(har['qlike'])} "
-                f"(out-of-sample R² against HAR {fmt.num(_get(sel, 'oos_r2', 'har'))}, "
-                f"Diebold-Mariano p {fmt.pval(_get(sel, 'dm_qlike', 'p'))}): it "
+                f"Vol: over {numbers.count(n)} out-of-sample forecasts ({period}) the selected "
+                f"model's QLIKE is {numbers.num(sel['qlike'])} "
+                f"against HAR's {numbers.num(har['qlike'])} "
+                f"(out-of-sample R² against HAR {numbers.num(_get(sel, 'oos_r2', 'har'))}, "
+                f"Diebold-Mariano p {numbers.pval(_get(sel, 'dm_qlike', 'p'))}): it "
                 f"{'beats' if better else 'loses to'} HAR{significance}.",
                 "good" if better else "warn",
             )
@@ -217,9 +218,9 @@ def summary_findings(inputs: ReportInputs, level: float) -> list[Finding]:
         positive = r2 is not None and r2 > 0
         out.append(
             Finding(
-                f"Return: out-of-sample R² against the historical mean is {fmt.num(r2)} "
-                f"(Clark-West p {fmt.pval(_get(ret, 'clark_west', 'p'))}, hit rate "
-                f"{fmt.pct(ret.get('hit_rate'))}): "
+                f"Return: out-of-sample R² against the historical mean is {numbers.num(r2)} "
+                f"(Clark-West p {numbers.pval(_get(ret, 'clark_west', 'p'))}, hit rate "
+                f"{numbers.pct(ret.get('hit_rate'))}): "
                 + (
                     "a small edge over the historical mean."
                     if positive
@@ -237,7 +238,7 @@ def summary_findings(inputs: ReportInputs, level: float) -> list[Finding]:
         off = abs(cov - level) > COVERAGE_TOLERANCE
         out.append(
             Finding(
-                f"The {level:.0%} {label} band covered {fmt.pct(cov)} of outcomes"
+                f"The {level:.0%} {label} band covered {numbers.pct(cov)} of outcomes"
                 + (" (off its nominal level)." if off else "."),
                 "warn" if off else "good",
             )
@@ -254,16 +255,17 @@ def data_findings(inputs: ReportInputs) -> list[Finding]:
     if dropped or findings:
         out.append(
             Finding(
-                f"Cleaning dropped {fmt.count(dropped)} of {fmt.count(c.get('rows_in'))} rows "
-                f"and recorded {fmt.count(len(findings))} findings (see Data).",
+                f"Cleaning dropped {numbers.count(dropped)} "
+                f"of {numbers.count(c.get('rows_in'))} rows "
+                f"and recorded {numbers.count(len(findings))} findings (see Data).",
                 "warn",
             )
         )
     gaps = {k: v for k, v in (c.get("nulls_before") or {}).items() if v}
     if gaps:
-        listed = ", ".join(f"{k} {fmt.count(v)}" for k, v in sorted(gaps.items()))
+        listed = ", ".join(f"{k} {numbers.count(v)}" for k, v in sorted(gaps.items()))
         left = {k: v for k, v in (c.get("nulls_after_fill") or {}).items() if v}
-        remaining = ", ".join(f"{k} {fmt.count(v)}" for k, v in sorted(left.items()))
+        remaining = ", ".join(f"{k} {numbers.count(v)}" for k, v in sorted(left.items()))
         tail = f"; missing after cleaning and filling: {remaining}" if left else "; all filled"
         out.append(Finding(f"Data gaps before filling (days): {listed}{tail}.", "warn"))
     if inputs.synthetic:
@@ -295,12 +297,12 @@ def summary_stats(table: pl.DataFrame) -> Table:
     for col, label, kind in SUMMARY_COLUMNS:
         if col not in cols:
             continue
-        f = fmt.level if kind == "level" else fmt.num
+        f = numbers.level if kind == "level" else numbers.num
         rows.append(
             [
                 label,
-                fmt.count(stats[f"{col}:n"]),
-                fmt.count(stats[f"{col}:nulls"]),
+                numbers.count(stats[f"{col}:n"]),
+                numbers.count(stats[f"{col}:nulls"]),
                 *(f(stats[f"{col}:{s}"]) for s in ("mean", "std", "min", "median", "max")),
             ]
         )
@@ -318,7 +320,7 @@ def cleaning_table(cleaning: dict[str, Any]) -> Table:
     before = cleaning.get("nulls_before") or {}
     after = cleaning.get("nulls_after_fill") or {}
     rows = [
-        [name, fmt.count(before.get(name)), fmt.count(after.get(name))]
+        [name, numbers.count(before.get(name)), numbers.count(after.get(name))]
         for name in sorted(set(before) | set(after))
     ]
     return Table(
@@ -333,10 +335,10 @@ def cleaning_table(cleaning: dict[str, Any]) -> Table:
 def cleaning_facts(cleaning: dict[str, Any]) -> list[tuple[str, str]]:
     findings = cleaning.get("findings") or []
     return [
-        ("Rows read", fmt.count(cleaning.get("rows_in"))),
-        ("Rows kept", fmt.count(cleaning.get("rows_out"))),
-        ("Rows dropped by cleaning", fmt.count(cleaning.get("rows_dropped"))),
-        ("Cleaning findings", fmt.count(len(findings))),
+        ("Rows read", numbers.count(cleaning.get("rows_in"))),
+        ("Rows kept", numbers.count(cleaning.get("rows_out"))),
+        ("Rows dropped by cleaning", numbers.count(cleaning.get("rows_dropped"))),
+        ("Cleaning findings", numbers.count(len(findings))),
         ("Date range", f"{cleaning.get('first_date')} to {cleaning.get('last_date')}"),
     ]
 
@@ -353,7 +355,7 @@ def findings_list(cleaning: dict[str, Any], limit: int = 12) -> list[str]:
         first = f", first on {', '.join(dates[:3])}" if dates else ""
         out.append(
             f"{f.get('kind', 'finding')} in {f.get('column', 'n/a')} "
-            f"({f.get('policy', 'n/a')}): {fmt.count(f.get('count', len(dates)))} rows{first}"
+            f"({f.get('policy', 'n/a')}): {numbers.count(f.get('count', len(dates)))} rows{first}"
         )
     return out
 
@@ -372,12 +374,12 @@ def market_facts(table: pl.DataFrame) -> list[tuple[str, str]]:
         pl.corr("vix", "target_vol").alias("vix_corr"),
     ).row(0, named=True)
     return [
-        ("Deepest drawdown", f"{fmt.pct(row['dd'])} on {row['dd_date']}"),
-        (f"Days with VIX above {VIX_REGIME:g}", fmt.pct(row["vix_high"])),
-        ("Mean VIX (points)", fmt.level(row["vix_mean"])),
-        ("Mean 21-day realized vol", fmt.pct(row["rv_mean"])),
-        ("Days with a positive VRP", fmt.pct(row["vrp_pos"])),
-        ("Correlation of VIX with next-month realized vol", fmt.num(row["vix_corr"], 3)),
+        ("Deepest drawdown", f"{numbers.pct(row['dd'])} on {row['dd_date']}"),
+        (f"Days with VIX above {VIX_REGIME:g}", numbers.pct(row["vix_high"])),
+        ("Mean VIX (points)", numbers.level(row["vix_mean"])),
+        ("Mean 21-day realized vol", numbers.pct(row["rv_mean"])),
+        ("Days with a positive VRP", numbers.pct(row["vrp_pos"])),
+        ("Correlation of VIX with next-month realized vol", numbers.num(row["vix_corr"], 3)),
     ]
 
 
@@ -394,12 +396,12 @@ def vol_metrics_table(sample: dict[str, Any], name: str, caption: str) -> Table:
         rows.append(
             [
                 VOL_MODELS.get(m, m),
-                fmt.num(v.get("r2")),
-                fmt.num(v.get("rmse")),
-                fmt.num(v.get("qlike")),
-                fmt.num(_get(v, "oos_r2", "har")),
-                fmt.pval(_get(v, "dm_mse", "p")),
-                fmt.pval(_get(v, "dm_qlike", "p")),
+                numbers.num(v.get("r2")),
+                numbers.num(v.get("rmse")),
+                numbers.num(v.get("qlike")),
+                numbers.num(_get(v, "oos_r2", "har")),
+                numbers.pval(_get(v, "dm_mse", "p")),
+                numbers.pval(_get(v, "dm_qlike", "p")),
             ]
         )
         worse = m != "selected" and sel and v.get("qlike", 1e9) < sel.get("qlike", -1e9)
@@ -425,13 +427,13 @@ def ret_metrics_table(sample: dict[str, Any], name: str, caption: str) -> Table:
         rows.append(
             [
                 RET_MODELS.get(m, m),
-                fmt.num(v.get("r2")),
-                fmt.num(v.get("rmse")),
-                fmt.num(_get(v, "oos_r2", "hist_mean")),
-                fmt.num(_get(v, "oos_r2", "zero")),
-                fmt.pct(v.get("hit_rate")),
-                fmt.pval(_get(v, "dm_mse", "p")),
-                fmt.pval(_get(v, "clark_west", "p")),
+                numbers.num(v.get("r2")),
+                numbers.num(v.get("rmse")),
+                numbers.num(_get(v, "oos_r2", "hist_mean")),
+                numbers.num(_get(v, "oos_r2", "zero")),
+                numbers.pct(v.get("hit_rate")),
+                numbers.pval(_get(v, "dm_mse", "p")),
+                numbers.pval(_get(v, "clark_west", "p")),
             ]
         )
         classes.append("selected" if m == "selected" else "")
@@ -465,10 +467,10 @@ def interval_table(metrics: dict[str, Any], level: float) -> Table:
         rows.append(
             [
                 label,
-                fmt.pct(iv.get("vol_coverage")),
-                fmt.pct(iv.get("vol_mean_width"), 2),
-                fmt.pct(iv.get("ret_coverage")),
-                fmt.pct(iv.get("ret_mean_width"), 2),
+                numbers.pct(iv.get("vol_coverage")),
+                numbers.pct(iv.get("vol_mean_width"), 2),
+                numbers.pct(iv.get("ret_coverage")),
+                numbers.pct(iv.get("ret_mean_width"), 2),
             ]
         )
     return Table(
@@ -489,14 +491,14 @@ def by_year_table(metrics: dict[str, Any]) -> Table:
         rows.append(
             [
                 year,
-                fmt.count(s.get("n")),
-                fmt.num(sel.get("rmse")),
-                fmt.num(har.get("rmse")),
-                fmt.num(sel.get("qlike")),
-                fmt.num(har.get("qlike")),
-                fmt.signed_pct(change),
-                fmt.num(_get(s, "ret", "selected", "oos_r2", "hist_mean")),
-                fmt.pct(_get(s, "intervals", "vol_coverage")),
+                numbers.count(s.get("n")),
+                numbers.num(sel.get("rmse")),
+                numbers.num(har.get("rmse")),
+                numbers.num(sel.get("qlike")),
+                numbers.num(har.get("qlike")),
+                numbers.signed_pct(change),
+                numbers.num(_get(s, "ret", "selected", "oos_r2", "hist_mean")),
+                numbers.pct(_get(s, "intervals", "vol_coverage")),
             ]
         )
         classes.append("worse" if change is not None and change > 0 else "")
@@ -540,7 +542,7 @@ def method(inputs: ReportInputs, level: float) -> dict[str, str]:
         else "n/a",
         "oos_first": str(overall.get("first")),
         "oos_last": str(overall.get("last")),
-        "oos_n": fmt.count(overall.get("n")),
+        "oos_n": numbers.count(overall.get("n")),
         "level": f"{level:.0%}",
         "vol_choice": str(choice.get("vol", "n/a")),
         "ret_choice": str(choice.get("ret", "n/a")),

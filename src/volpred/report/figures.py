@@ -1,4 +1,5 @@
-"""The report's figures: which `volpred.plots` builders, at what size, with what caption, and
+"""The report's figures: which `volpred.report.charts` builders,
+at what size, with what caption, and
 how they are exported (PNG, one browser for all) and embedded in the PDF.
 
 PNG, not SVG: WeasyPrint draws these SVGs (thousands of path points) ten times slower than the
@@ -16,12 +17,12 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from volpred import figure_export, plots
+from volpred.report import chart_export, charts
 from volpred.report.inputs import ReportInputs
 
 WIDTH = 900  # px at scale 1: the A4 text width at ~127 dpi
 SCALE = 2.0
-FORMAT: figure_export.ImageFormat = "png"
+FORMAT: chart_export.ImageFormat = "png"
 JPEG_QUALITY = 92
 
 
@@ -45,7 +46,7 @@ FIGURES: list[FigureDef] = [
         "market",
         "S&P 500 close (log scale) and drawdown from its running peak; the VIX against 21-day "
         "realized vol (close-to-close and Parkinson range). Shaded: VIX above 30.",
-        lambda i, lv: plots.history(i.table),
+        lambda i, lv: charts.history(i.table),
         height=570,  # with the VRP figure and the facts on one A4 page
     ),
     FigureDef(
@@ -53,7 +54,7 @@ FIGURES: list[FigureDef] = [
         "market",
         "Variance risk premium: the VIX-implied monthly variance minus trailing realized "
         "variance, with its one-year mean.",
-        lambda i, lv: plots.vrp(i.table),
+        lambda i, lv: charts.vrp(i.table),
         height=320,
     ),
     FigureDef(
@@ -61,38 +62,38 @@ FIGURES: list[FigureDef] = [
         "model",
         "Walk-forward forecasts of 21-day vol and return with their prediction bands against "
         "what was realized; the diamond is the latest forecast with its band.",
-        lambda i, lv: plots.forecast(i.oos, latest=i.card.get("latest_forecast")),
+        lambda i, lv: charts.forecast(i.oos, latest=i.card.get("latest_forecast")),
     ),
     FigureDef(
         "predicted_vs_realized",
         "model",
         "Predicted against realized 21-day vol, one point per forecast day.",
-        lambda i, lv: plots.predicted_vs_realized(i.oos, max_points=1500),
+        lambda i, lv: charts.predicted_vs_realized(i.oos, max_points=1500),
     ),
     FigureDef(
         "residuals",
         "model",
         "Vol residuals log(realized / predicted) over time and their distribution.",
-        lambda i, lv: plots.residuals(i.oos),
+        lambda i, lv: charts.residuals(i.oos),
     ),
     FigureDef(
         "residual_acf",
         "model",
         "Autocorrelation of the vol residuals. Consecutive 21-day targets overlap, so lags "
         "below the horizon are correlated by construction.",
-        lambda i, lv: plots.residual_acf(i.oos, horizon=int(i.card.get("horizon", 21))),
+        lambda i, lv: charts.residual_acf(i.oos, horizon=int(i.card.get("horizon", 21))),
     ),
     FigureDef(
         "coverage_by_year",
         "model",
         "Share of realized values inside the prediction bands, by year.",
-        lambda i, lv: plots.coverage_by_year(i.oos, level=lv),
+        lambda i, lv: charts.coverage_by_year(i.oos, level=lv),
     ),
     FigureDef(
         "metrics_by_year",
         "model",
         "Vol QLIKE by year, selected model against HAR (lower is better).",
-        lambda i, lv: plots.metrics_by_year(i.card),
+        lambda i, lv: charts.metrics_by_year(i.card),
     ),
 ]
 
@@ -108,9 +109,9 @@ def build_figures(inputs: ReportInputs, default_level: float) -> list[tuple[Figu
     return built
 
 
-def image_spec(fig: go.Figure) -> figure_export.ImageSpec:
+def image_spec(fig: go.Figure) -> chart_export.ImageSpec:
     """The export settings of a report figure: the A4 text width, the figure's own height."""
-    return figure_export.ImageSpec(fig, FORMAT, WIDTH, int(fig.layout.height or 500), SCALE)
+    return chart_export.ImageSpec(fig, FORMAT, WIDTH, int(fig.layout.height or 500), SCALE)
 
 
 def pdf_image(png: bytes) -> bytes:

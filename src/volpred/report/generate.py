@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from volpred import figure_export
 from volpred.config import Settings
-from volpred.io import staged_writes
+from volpred.report import chart_export
 from volpred.report import figures as report_figures
 from volpred.report.context import build_context
 from volpred.report.inputs import ReportError, load_inputs
 from volpred.report.render import check_templates, import_weasyprint, render_html, render_pdf
+from volpred.runtime.storage import staged_writes
 
 log = logging.getLogger("volpred.report")
 
@@ -82,7 +82,7 @@ class ReportResult:
 def generate_report(settings: Settings, *, run_id: str | None = None) -> ReportResult:
     """Write `report_dir/analysis_report.{pdf,html}` and `report_dir/figures/*.png` for the
     served model. Raises `ReportError` (missing inputs: names what to run first) or
-    `figure_export.BrowserMissingError` (names what to install)."""
+    `chart_export.BrowserMissingError` (names what to install)."""
     started = time.perf_counter()
     now = datetime.now(UTC)
     run_id = run_id or f"manual-{now.strftime('%Y%m%dT%H%M%SZ')}"
@@ -91,8 +91,8 @@ def generate_report(settings: Settings, *, run_id: str | None = None) -> ReportR
 
     inputs = load_inputs(settings)  # these checks before any work: fail fast, never hang
     check_templates()
-    browser = figure_export.find_browser(settings)
-    exporter = figure_export.exporter(browser)
+    browser = chart_export.find_browser(settings)
+    exporter = chart_export.exporter(browser)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="volpred-report") as pool:
         browser_ready: Future[None] = pool.submit(exporter.start)
         t_fig = time.perf_counter()

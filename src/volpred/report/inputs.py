@@ -13,9 +13,9 @@ from typing import Any
 
 import polars as pl
 
-from volpred import artifacts
 from volpred.config import Settings
-from volpred.io import read_json
+from volpred.model import store
+from volpred.runtime.storage import read_json
 
 
 class ReportError(RuntimeError):
@@ -49,13 +49,13 @@ class ReportInputs:
 
 def load_inputs(settings: Settings) -> ReportInputs:
     try:
-        folder = artifacts.version_dir(settings.artifacts_dir)
-        card = artifacts.read_card(folder / artifacts.CARD_FILE)
-    except artifacts.ModelLoadError as exc:
+        folder = store.version_dir(settings.artifacts_dir)
+        card = store.read_card(folder / store.CARD_FILE)
+    except store.ModelLoadError as exc:
         raise ReportError(
             f"no served model to report on ({exc}): run `volpred train` (or `volpred run`) first"
         ) from exc
-    oos_path = folder / artifacts.PREDICTIONS_FILE
+    oos_path = folder / store.PREDICTIONS_FILE
     if not oos_path.is_file():
         raise ReportError(
             f"{oos_path} is missing: the served version {folder.name} predates walk-forward "
@@ -63,7 +63,7 @@ def load_inputs(settings: Settings) -> ReportInputs:
         )
     if "latest_forecast" not in card:
         raise ReportError(
-            f"the served model card {folder / artifacts.CARD_FILE} has no latest_forecast: "
+            f"the served model card {folder / store.CARD_FILE} has no latest_forecast: "
             "run `volpred train --force`"
         )
     if not settings.cleaned_parquet_path.is_file():

@@ -1,0 +1,6 @@
+"""Data in: sources -> the raw checkpoint -> the cleaned, featurised table.
+
+`schema` (canonical raw columns), `rawcsv` (strict CSV parsing), `sources/` (one module per
+source behind `sources.load`), `ingest` (ingest_data), `clean` (clean_data), `features` (Polars
+feature and target expressions). May import `volpred.config` and `volpred.runtime` only.
+"""

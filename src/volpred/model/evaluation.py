@@ -1,0 +1,96 @@
+"""Score a walk-forward: every model and benchmark, both targets, overall / from a year / per year.
+
+Only evaluated (non-burn-in), labelled rows count. V is compared with HAR (DM on squared vol
+errors and on QLIKE), R with the historical mean (DM and Clark-West); Newey-West lags = h - 1,
+the overlap of consecutive h-day targets. The result is a JSON-able dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from volpred.data.features import TARGET_RETURN, TARGET_VOL
+from volpred.model import metrics as m
+from volpred.model.walkforward import RET_BENCHMARKS, VOL_BENCHMARKS, WalkForwardResult
+
+VOL_REFERENCE = "har"
+RET_REFERENCE = "hist_mean"
+DEFAULT_SINCE = 2010
+
+
+def _arrays(frame: pl.DataFrame, prefix: str, models: list[str]) -> dict[str, np.ndarray]:
+    return {name: frame[f"{prefix}_{name}"].to_numpy().astype(float) for name in models}
+
+
+def score_sample(
+    frame: pl.DataFrame, vol_models: list[str], ret_models: list[str], lags: int
+) -> dict[str, Any]:
+    """All metrics on one set of rows (already filtered); an empty sample has n = 0 only."""
+    if frame.height == 0:
+        return {"n": 0, "first": None, "last": None, "vol": {}, "ret": {}}
+    yv = frame[TARGET_VOL].to_numpy().astype(float)
+    yr = frame[TARGET_RETURN].to_numpy().astype(float)
+    pv, pr = _arrays(frame, "vol", vol_models), _arrays(frame, "ret", ret_models)
+    vb = {b: pv[b] for b in VOL_BENCHMARKS if b in pv}
+    rb = {b: pr[b] for b in RET_BENCHMARKS if b in pr}
+    vol = {name: m.vol_metrics(yv, p, vb, VOL_REFERENCE, lags) for name, p in pv.items()}
+    ret = {name: m.ret_metrics(yr, p, rb, RET_REFERENCE, lags) for name, p in pr.items()}
+    out: dict[str, Any] = {
+        "n": int(frame.height),
+        "first": str(frame["date"].min()),
+        "last": str(frame["date"].max()),
+        "vol": vol,
+        "ret": ret,
+    }
+    if "vol_lo" in frame.columns:
+        out["intervals"] = {
+            "vol_coverage": m.coverage(yv, frame["vol_lo"].to_numpy(), frame["vol_hi"].to_numpy()),
+            "ret_coverage": m.coverage(yr, frame["ret_lo"].to_numpy(), frame["ret_hi"].to_numpy()),
+            "vol_mean_width": float((frame["vol_hi"] - frame["vol_lo"]).mean()),
+            "ret_mean_width": float((frame["ret_hi"] - frame["ret_lo"]).mean()),
+        }
+    return out
+
+
+def evaluation_rows(result: WalkForwardResult) -> pl.DataFrame:
+    cols = [f"vol_{x}" for x in result.vol_models] + [f"ret_{x}" for x in result.ret_models]
+    return result.frame.filter(
+        pl.col("evaluated")
+        & pl.col(TARGET_VOL).is_not_null()
+        & pl.col(TARGET_RETURN).is_not_null()
+        & pl.all_horizontal(pl.col(cols).is_finite())
+    )
+
+
+def evaluate(result: WalkForwardResult, since: int = DEFAULT_SINCE) -> dict[str, Any]:
+    """Overall, from `since`, and per calendar year (of the forecast date)."""
+    rows = evaluation_rows(result)
+    lags = max(result.config.horizon - 1, 0)
+    models = (result.vol_models, result.ret_models)
+    by_year = {
+        str(year): score_sample(part, *models, lags)
+        for (year,), part in rows.group_by(pl.col("date").dt.year(), maintain_order=True)
+    }
+    return {
+        "overall": score_sample(rows, *models, lags),
+        f"from_{since}": score_sample(
+            rows.filter(pl.col("date").dt.year() >= since), *models, lags
+        ),
+        "by_year": by_year,
+        "lags": lags,
+    }
+
+
+def per_year_vs_reference(metrics: dict[str, Any], model: str = "selected") -> dict[str, Any]:
+    """Year by year: the model's RMSE and QLIKE relative to HAR (negative = better)."""
+    out = {}
+    for year, sample in metrics["by_year"].items():
+        v = sample["vol"]
+        out[year] = {
+            "rmse_change": v[model]["rmse"] / v[VOL_REFERENCE]["rmse"] - 1,
+            "qlike_change": v[model]["qlike"] / v[VOL_REFERENCE]["qlike"] - 1,
+        }
+    return out

@@ -1,0 +1,119 @@
+"""Leakage: nothing after a forecast date changes that date's forecast, choice or band.
+
+The harness: rebuild the whole table from a raw frame whose future (after date t) was
+altered, rerun the walk-forward, and compare every output column for dates <= t. It passes for
+the real features and catches a feature that secretly contains the target. A direct test of
+the gap shows the block's forecasts ignore every target not realised by its start, and that
+without the gap they would not.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tests.support.markets import small_config, table_of
+from volpred.model.walkforward import (
+    Block,
+    fit_block,
+    panel_from_table,
+    plan_blocks,
+    run_walkforward,
+)
+
+CUT = date(2006, 6, 30)  # mid-way through an evaluated block
+END = date(2007, 6, 30)  # rows after this cannot matter to the comparison; keeps tests fast
+
+
+def alter_future(raw: pl.DataFrame, cut: date, seed: int = 5) -> pl.DataFrame:
+    """Shuffle VIX and rates after `cut` and put a different random walk under the prices."""
+    rng = np.random.default_rng(seed)
+    after = (raw["date"] > cut).to_numpy()
+    n = int(after.sum())
+    shock = np.exp(np.cumsum(rng.normal(0, 0.03, n)))
+    factor = np.ones(raw.height)
+    factor[after] = shock
+    perm = np.arange(raw.height)
+    perm[after] = np.flatnonzero(after)[rng.permutation(n)]
+    prices = [c for c in ("spx_open", "spx_high", "spx_low", "spx_close")]
+    shuffled = ["vix_open", "vix_high", "vix_low", "vix_close", "dgs10", "dgs2", "t10y2y"]
+    return raw.with_columns(
+        *(pl.col(c) * pl.Series(factor) for c in prices),
+        *(pl.col(c).gather(pl.Series(perm)) for c in shuffled),
+    )
+
+
+def outputs_until(frame: pl.DataFrame, cut: date) -> pl.DataFrame:
+    cols = [c for c in frame.columns if c.startswith(("vol_", "ret_"))]
+    return frame.filter(pl.col("date") <= cut).select("date", *cols)
+
+
+def run(table: pl.DataFrame, **cfg) -> pl.DataFrame:
+    return run_walkforward(panel_from_table(table), small_config(**cfg)).frame
+
+
+@pytest.fixture(scope="module")
+def tables(raw_small):
+    raw = raw_small.filter(pl.col("date") <= END)
+    return table_of(raw), table_of(alter_future(raw, CUT))
+
+
+@pytest.fixture
+def small_gbm(monkeypatch):
+    """Fewer boosting rounds: the test is about determinism and timing, not accuracy."""
+    from volpred.model import estimators
+
+    monkeypatch.setattr(
+        estimators,
+        "GBM_VOL_VARIANTS",
+        {k: v | {"max_iter": 20} for k, v in estimators.GBM_VOL_VARIANTS.items()},
+    )
+    monkeypatch.setattr(estimators, "GBM_RET_PARAMS", estimators.GBM_RET_PARAMS | {"max_iter": 20})
+
+
+def test_altering_the_future_changes_no_past_forecast_choice_or_band(tables, small_gbm):
+    base, altered = tables
+    assert not base.filter(pl.col("date") > CUT)["vix"].equals(
+        altered.filter(pl.col("date") > CUT)["vix"]
+    )
+    a, b = run(base, use_gbm=True), run(altered, use_gbm=True)
+    past_a, past_b = outputs_until(a, CUT), outputs_until(b, CUT)
+    assert past_a.height > 500
+    for col in past_a.columns[1:]:
+        np.testing.assert_array_equal(past_a[col].to_numpy(), past_b[col].to_numpy(), err_msg=col)
+    # ... while the future forecasts did change (the test has teeth)
+    assert not np.allclose(
+        a.filter(pl.col("date") > CUT)["vol_selected"].to_numpy(),
+        b.filter(pl.col("date") > CUT)["vol_selected"].to_numpy(),
+    )
+
+
+def test_a_feature_that_is_secretly_the_target_is_caught(tables):
+    """mom21 replaced by the forward return: the same harness flags changed past forecasts."""
+    leaky = [t.with_columns(mom21=pl.col("target_ret").fill_null(0.0)) for t in tables]
+    a, b = (outputs_until(run(t), CUT) for t in leaky)
+    changed = [c for c in a.columns[1:] if not np.allclose(a[c].to_numpy(), b[c].to_numpy())]
+    assert "vol_harx" in changed
+
+
+def test_a_block_ignores_targets_not_realised_by_its_start(panel_small):
+    cfg = small_config()
+    block = [b for b in plan_blocks(panel_small, cfg) if b.evaluated][2]
+    # scramble every target whose window reaches the block start or beyond (rows >= s - h)
+    scrambled = panel_small.__class__(**{**panel_small.__dict__})
+    object.__setattr__(scrambled, "y_vol", panel_small.y_vol.copy())
+    object.__setattr__(scrambled, "y_ret", panel_small.y_ret.copy())
+    late = slice(block.start - cfg.horizon, None)
+    scrambled.y_vol[late] = scrambled.y_vol[late] * 3 + 0.5
+    scrambled.y_ret[late] = -scrambled.y_ret[late] + 0.1
+    honest = fit_block(panel_small, block, cfg).preds
+    same = fit_block(scrambled, block, cfg).preds
+    for key, pred in honest.items():
+        np.testing.assert_array_equal(pred, same[key], err_msg=key)
+    # Without the gap (training up to the block start) the scrambled targets leak in.
+    no_gap = Block(block.start, block.end, block.start, True)
+    leaked = fit_block(scrambled, no_gap, cfg).preds
+    assert not np.allclose(fit_block(panel_small, no_gap, cfg).preds["vol/har"], leaked["vol/har"])

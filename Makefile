@@ -15,7 +15,7 @@ APT_PACKAGES := python3-venv python3-pip ca-certificates chromium libpango-1.0-0
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
-# Prefect's offline settings are defaulted by the CLI, flows/ and tests/conftest.py themselves.
+# Prefect's offline settings are defaulted by the CLI, volpred.flows and tests/conftest.py themselves.
 # One OpenMP thread: gradient boosting on 2 cores is ~10x slower with two.
 export OMP_NUM_THREADS ?= 1
 

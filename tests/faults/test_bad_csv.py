@@ -1,4 +1,4 @@
-"""Issue 8, item 6: a corpus of bad CSV files (made here, see corpus.py) through ingest + clean.
+"""A corpus of bad CSV files (made here, see corpus.py) through ingest + clean.
 
 Each file is either cleaned, with what was wrong in the ingest notes or the cleaning report, or
 refused with a message naming the line and column (or the file-level cause when no line can be

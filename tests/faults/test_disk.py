@@ -1,4 +1,4 @@
-"""Issue 8, item 4: disk full / permission denied while writing each checkpoint.
+"""Disk full / permission denied while writing each checkpoint.
 
 The OSError is injected at the write layer, for one target file at a time:
 - "disk full": ENOSPC when the temporary file is flushed (`os.fsync`), where a full disk (or a

@@ -1,4 +1,4 @@
-"""Issue 8, item 10: static checks. `bandit -r src` leaves no medium or high finding unexplained,
+"""Static checks. `bandit -r src` leaves no medium or high finding unexplained,
 nothing in src can load a pickle, and every `# nosec` names its test and says why.
 
 An explained finding carries, on its line, `# nosec B310  # why it is safe here` (the second `#`

@@ -7,7 +7,7 @@ Every check is a row mask with a named policy, so the whole validation is one re
          the close is still good, the range is not).
 - fix:   the data is reordered or de-duplicated without losing information.
 - note:  reported only.
-Real feeds need this: the shared 1990-2018 file has opens that are the previous close (not
+Real feeds need this: public SPX histories have opens that are the previous close (not
 real opens), VIX bars with high below the close, and days without rates.
 """
 

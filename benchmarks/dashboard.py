@@ -24,11 +24,10 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-ROOT = Path(__file__).resolve().parents[1]
 
 from volpred.config import Settings  # noqa: E402
+from volpred.report import numbers  # noqa: E402
 from volpred.serving.api.launcher import start_api, stop_api  # noqa: E402
-from volpred.serving.dashboard import fmt  # noqa: E402
 from volpred.serving.dashboard.client import ApiClient, ApiConfig  # noqa: E402
 from volpred.serving.dashboard.launcher import start_dashboard, stop_dashboard  # noqa: E402
 
@@ -112,7 +111,7 @@ def what_ifs(settings: Settings, browser, n: int, shots: Path | None) -> dict[st
     trips = []
     for i in range(n):
         vix = 25.0 + 5 * i + 0.25  # a new value each time: never answered from cache
-        expected = fmt.vol(api.predict(day, {"vix": vix})["vol"])
+        expected = numbers.vol(api.predict(day, {"vix": vix})["vol"])
         box.fill(f"{vix:.2f}")
         started = time.perf_counter()
         box.press("Enter")
@@ -146,9 +145,8 @@ def what_ifs(settings: Settings, browser, n: int, shots: Path | None) -> dict[st
 
 
 def fresh_model(root: Path) -> Settings:
-    """The tests' small served model on the synthetic sample (tests/conftest.build_served)."""
-    sys.path.insert(0, str(ROOT))
-    from tests.support.runs import build_served
+    """The small served model on the synthetic sample (`_served.build_served`)."""
+    from _served import build_served
 
     return build_served(root)
 

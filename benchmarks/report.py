@@ -3,7 +3,7 @@
     python benchmarks/report.py [--repeat 3] [--data-dir D --artifacts-dir A]
 
 Without folders it first builds the small sample-trained model the tests use (in a temporary
-folder; not timed). Two cases:
+folder, by benchmarks/_served.py; not timed). Two cases:
 
 - cold: a fresh process per run, as `volpred report` or a flow task runs it: Chromium starts
   (overlapped with WeasyPrint's import and building the figures), then export and PDF;
@@ -25,7 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 KEYS = ["figures_s", "browser_wait_s", "export_s", "pdf_s", "total_s"]
 ONE_RUN = """
 import json, sys
@@ -40,9 +39,8 @@ print(json.dumps(r.timings.as_dict() | {"pages": r.pages}))
 
 
 def build_sample(root: Path) -> tuple[Path, Path]:
-    """The tests' small served model on the synthetic sample (tests/conftest.build_served)."""
-    sys.path.insert(0, str(ROOT))
-    from tests.support.runs import build_served
+    """The small served model on the synthetic sample (`_served.build_served`)."""
+    from _served import build_served
 
     settings = build_served(root)
     return settings.data_dir, settings.artifacts_dir

@@ -40,16 +40,28 @@ class Settings(BaseSettings):
     stooq_url: str = "https://stooq.com/q/d/l/"
     stooq_symbol: str = "^spx"
 
-    # Network behaviour: short timeouts and a few retries, unlike pandas-datareader's 4 x 30 s.
+    # Network behaviour: short timeouts, and two retry layers with separate jobs (unlike
+    # pandas-datareader's 4 x 30 s). The HTTP layer asks again within one request, seconds
+    # apart, after a blip (a failed or broken connection, a timeout, a 5xx, a 429 with its
+    # Retry-After); the flow's ingest_data retry waits minutes for an outage of the whole source
+    # that outlasts those seconds, and re-runs the HTTP layer. One request is thus sent at most
+    # (ingest_retries + 1) x (http_retries + 1) times: 2 x 4 = 8 by default, 24 at the caps
+    # (`volpred.data.sources.http.most_attempts`).
     http_timeout: float = Field(15.0, gt=0)
-    http_retries: int = Field(3, ge=0)
+    http_retries: int = Field(
+        3, ge=0, le=5, description="retries of one request after a blip, seconds apart"
+    )
     http_backoff: float = Field(1.0, ge=0, description="seconds; doubles each retry")
     overlap_days: int = Field(5, ge=1, description="days re-fetched before the last stored date")
     ingest_retries: int = Field(
-        2, ge=0, description="times the flow retries ingest_data after a network failure"
+        1,
+        ge=0,
+        le=3,
+        description="times the flow retries ingest_data, minutes apart, after a download failed "
+        "(0: the next scheduled run catches up instead)",
     )
     ingest_retry_delays: list[float] = Field(
-        [10, 60], description="seconds before each of those retries (JSON list)"
+        [300], description="seconds before each of those retries (JSON list; the last repeats)"
     )
 
     # Cleaning and features.

@@ -1,16 +1,17 @@
-"""Issue 8, item 1: network faults during ingest, injected at the HTTP layer with `responses`.
+"""Network faults during ingest, injected at the HTTP layer with `responses`.
 
 For each source that talks to the network (FRED through pandas-datareader, Stooq through our own
 reader) and each fault (connection refused, timeout, DNS failure, HTTP 500, an HTML page, a CSV
 cut off mid-line, a body cut short of its Content-Length, an empty answer), `ingest()`:
-- makes exactly the attempts configured (`http_retries + 1` for transient failures; one for a
-  200 answer whose content is wrong: asking again would get the same page),
+- makes exactly the HTTP layer's attempts configured (`http_retries + 1` for transient failures;
+  one for a 200 answer whose content is wrong: asking again at once would get the same page),
 - fails with a `SourceError` whose message names the source, its URL and the cause,
 - leaves the raw checkpoint (csv + meta) byte-for-byte unchanged, with no temporary files,
 and the next run against a working source succeeds (incrementally, on top of that checkpoint).
 
 One test runs the Prefect flow the same way (FRED answering 500): the flow and its ingest_data
-task fail with a message naming FRED and the cause, and the next run succeeds.
+task fail with a message naming FRED and the cause after `http.most_attempts` GETs (the task's
+attempts times the HTTP layer's, no more), and the next run succeeds.
 No test touches the internet: `responses` refuses any request it was not told about.
 """
 
@@ -34,7 +35,7 @@ from tests.support.runs import FAST_TRAINING
 from volpred.config import Settings
 from volpred.data.ingest import ingest
 from volpred.data.rawcsv import read_raw_csv
-from volpred.data.sources import fred
+from volpred.data.sources import fred, http
 from volpred.data.sources.base import SourceError
 
 pytestmark = pytest.mark.faults
@@ -316,11 +317,13 @@ def test_fred_http_500_fails_the_flow_and_the_next_run_succeeds(
 
     for key, value in FLOW_ENV.items():
         monkeypatch.setenv(key, value)
-    # The flow's ingest task retries a network failure (VOLPRED_INGEST_RETRIES, 2) after 10 s,
-    # then 60 s; the retries stay (they are part of what is proven), the waits go.
-    monkeypatch.setenv("VOLPRED_INGEST_RETRY_DELAYS", "[0, 0]")
+    # The flow's ingest task retries a download failure once (VOLPRED_INGEST_RETRIES, 1), after
+    # 5 minutes; the retry stays (it is part of what is proven), the wait goes.
+    monkeypatch.setenv("VOLPRED_INGEST_RETRY_DELAYS", "[0]")
     prefect_attempts = Settings().ingest_retries + 1
-    assert prefect_attempts == 3
+    assert prefect_attempts == 2
+    most = http.most_attempts(Settings())
+    assert most == 4  # 2 task attempts x (VOLPRED_HTTP_RETRIES 1 + 1) GETs
 
     def run(frame: pl.DataFrame, refresh: bool) -> Any:
         return pipeline.volpred_pipeline(
@@ -354,7 +357,7 @@ def test_fred_http_500_fails_the_flow_and_the_next_run_succeeds(
     assert "source 'fred' failed for https://fred.stlouisfed.org" in message, message
     assert "HTTP 500" in message and "gave up after 2 attempts" in message, message
     assert "clean_data" not in task_runs(failed)
-    assert calls == prefect_attempts * 2  # Prefect's 3 task attempts x (http_retries + 1)
+    assert calls == most  # the bound is reached, never passed
     with pytest.raises(SourceError, match="source 'fred' failed.*HTTP 500"):
         failed.result()
     n_lost = lost(before)
@@ -369,7 +372,7 @@ def test_fred_http_500_fails_the_flow_and_the_next_run_succeeds(
 
     fault_report(
         "flow, fred: HTTP 500",
-        "ingest_data Failed naming fred + cause",
-        f"{calls} GETs ({prefect_attempts} task tries); {message[:40]}",
+        f"ingest_data Failed naming fred; {most} tries",
+        f"{calls} tries ({prefect_attempts} task tries x 2 GETs); {message[:40]}",
         checkpoints_lost=n_lost,
     )

@@ -1,30 +1,26 @@
-"""The local Prefect server: one answering at the address is used, not doubled."""
+"""The local Prefect server: one answering at the address is used, not doubled; anything else
+there is refused."""
 
 from __future__ import annotations
 
-import http.server
-import threading
+import pytest
 
 from volpred.runtime import orchestration, processes
 
 
-class Healthy(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"true")
-
-    def log_message(self, *args) -> None:
-        pass
+def test_a_server_answering_elsewhere_is_used_not_doubled(settings, tmp_path, stranger):
+    local = settings.with_overrides(run_dir=tmp_path / "run", prefect_port=stranger(200))
+    assert orchestration.ensure_server(local) is None
+    assert processes.running(local.run_dir, "prefect-server") is None  # nothing started
 
 
-def test_a_server_answering_elsewhere_is_used_not_doubled(settings, tmp_path):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Healthy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        local = settings.with_overrides(run_dir=tmp_path / "run", prefect_port=server.server_port)
-        assert orchestration.ensure_server(local) is None
-        assert processes.running(local.run_dir, "prefect-server") is None  # nothing started
-    finally:
-        server.shutdown()
-        server.server_close()
+def test_something_else_at_the_address_is_refused(settings, tmp_path, stranger):
+    port = stranger(404)  # answers, but not Prefect's health check
+    local = settings.with_overrides(run_dir=tmp_path / "run", prefect_port=port)
+    with pytest.raises(processes.ServiceError) as caught:
+        orchestration.ensure_server(local)
+    message = str(caught.value)
+    assert f"something else answers at http://127.0.0.1:{port}" in message, message
+    assert "VOLPRED_PREFECT_PORT" in message, message
+    assert processes.running(local.run_dir, "prefect-server") is None
+    assert not processes.pid_file(local.run_dir, "prefect-server").exists()

@@ -1,5 +1,6 @@
-"""Settings and served models for tests that run the pipeline: a fast model on the sample source,
-isolated folders, free ports."""
+"""Settings and served models for tests that run the pipeline: a fast model on the sample source
+(its recipe, `FAST_TRAINING` and `build_served`, is shared with the benchmarks and lives in
+benchmarks/_served.py), isolated folders, free ports."""
 
 from __future__ import annotations
 
@@ -8,29 +9,17 @@ import shutil
 import socket
 from pathlib import Path
 
+from benchmarks._served import FAST_TRAINING, build_served, fast_settings
 from volpred.config import Settings
-from volpred.data.clean import clean
-from volpred.data.ingest import ingest
-from volpred.model import candidate
 
-#: A short history and few refits keep training to seconds (`VOLPRED_*`, for flow and CLI runs).
-FAST_TRAINING = {
-    "VOLPRED_SAMPLE_START": "2008-01-02",
-    "VOLPRED_MIN_TRAIN_YEARS": "5",
-    "VOLPRED_SELECTION_YEARS": "2",
-    "VOLPRED_REFIT_EVERY": "504",
-}
-
-
-def fast_settings(root: Path, **overrides: object) -> Settings:
-    """Settings for a small, quick model on the synthetic sample (2008-2025) under `root`."""
-    fast = {k.removeprefix("VOLPRED_").lower(): v for k, v in FAST_TRAINING.items()}
-    return Settings(
-        data_dir=root / "data",
-        artifacts_dir=root / "artifacts",
-        run_dir=root / "run",
-        **(fast | overrides),
-    )
+__all__ = [
+    "FAST_TRAINING",
+    "build_served",
+    "copy_served",
+    "fast_settings",
+    "free_port",
+    "isolated_run_env",
+]
 
 
 def isolated_run_env(root: Path) -> dict[str, str]:
@@ -52,16 +41,6 @@ def isolated_run_env(root: Path) -> dict[str, str]:
             "VOLPRED_REPORT": "false",
         }
     )
-
-
-def build_served(root: Path, **overrides: object) -> Settings:
-    """Ingest, clean, train and serve a small model under `root`; returns its settings."""
-    settings = fast_settings(root, **overrides)
-    ingest(settings)
-    clean(settings)
-    candidate.train_candidate(settings)
-    candidate.promote(settings)
-    return settings
 
 
 def free_port() -> int:

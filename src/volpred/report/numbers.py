@@ -1,5 +1,8 @@
-"""How the report writes numbers: one place, so the template never formats (or types) one and
-tests can state the displayed precision. Missing values print as "n/a"."""
+"""How the report and the dashboard write numbers: one place, so neither the report's template
+nor a dashboard page formats (or types) one, and tests state the displayed precision by calling
+the very function the reader's text came from (the dashboard's browser test compares the pages'
+text with the API's numbers through `vol`, `ret` and their bands). Missing values print as
+"n/a"."""
 
 from __future__ import annotations
 
@@ -34,6 +37,24 @@ def pct(x: Any, digits: int = 1) -> str:
 
 def signed_pct(x: Any, digits: int = 1) -> str:
     return MISSING if _bad(x) else f"{float(x) * 100:+.{digits}f}%"
+
+
+def vol(x: Any) -> str:
+    """The dashboard's annualised vol (decimal): percent with one decimal, 0.1834 -> 18.3%."""
+    return pct(x, 1)
+
+
+def ret(x: Any) -> str:
+    """The dashboard's log return (decimal): signed percent, two decimals, 0.0055 -> +0.55%."""
+    return signed_pct(x, 2)
+
+
+def vol_band(lo: Any, hi: Any) -> str:
+    return f"{vol(lo)} to {vol(hi)}"
+
+
+def ret_band(lo: Any, hi: Any) -> str:
+    return f"{ret(lo)} to {ret(hi)}"
 
 
 def pval(p: Any) -> str:

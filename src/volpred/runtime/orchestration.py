@@ -53,7 +53,9 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
 def ensure_server(settings: Settings) -> processes.Service | None:
     """The local Prefect server, started in the background unless it already answers. None
     when a server started elsewhere (another run folder) answers at that address: it is used,
-    and nothing is started beside it."""
+    and nothing is started beside it, since a Prefect server is shared by design (flows and
+    workers of any checkout talk to it through its API). Something at that address that does
+    not answer Prefect's health check is refused by `processes.start`."""
     health = f"{api_url(settings)}/health"
     if processes.running(settings.run_dir, "prefect-server") is None and processes.healthy(health):
         log.info("prefect server: using the one already answering at %s", api_url(settings))
@@ -68,6 +70,7 @@ def ensure_server(settings: Settings) -> processes.Service | None:
         health_url=health,
         env={k: v for k, v in env.items() if k != "PREFECT_API_URL"},
         timeout=180,
+        port_setting="VOLPRED_PREFECT_PORT",
     )
     log.info("prefect server: %s (pid %d)", api_url(settings), server.pid)
     return server

@@ -1,4 +1,4 @@
-"""Background services (Prefect server and worker, later the API and dashboard): start, wait
+"""Background services (the Prefect server and worker, the API, the dashboard): start, wait
 until healthy, stop.
 
 Each service has a JSON pid file under `settings.run_dir` and its output in a log file beside it,
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -63,6 +65,27 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def answers(url: str, timeout: float = 2.0) -> bool:
+    """Whether anything accepts a connection at `url`'s host and port, whatever it is (an HTTP
+    server of any kind, or a program that speaks no HTTP): what would keep a new service from
+    listening there."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname is None:
+        return False
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def origin(url: str) -> str:
+    """`scheme://host:port` of `url`, the address a service listens on."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def running(run_dir: Path, name: str) -> Service | None:
     data = read_json(pid_file(run_dir, name))
     if data is None:
@@ -87,13 +110,27 @@ def start(
     env: dict[str, str] | None = None,
     timeout: float = 120.0,
     cwd: Path | None = None,
+    port_setting: str | None = None,
 ) -> Service:
-    """Start `cmd` in the background unless it already runs; wait until `health_url` answers."""
+    """Start `cmd` in the background unless it already runs; wait until `health_url` answers.
+
+    A service counts as already running only when its pid file under `run_dir` names a live
+    process. Anything else answering at `health_url`'s address (a service of another checkout
+    or run folder, an unrelated program) is refused with a `ServiceError`: a health check
+    passed by that stranger would report a service started that never listened, and `stop`
+    could not stop what it serves. `port_setting` names the setting that moves the service.
+    """
     existing = running(run_dir, name)
     if existing is not None and (health_url is None or healthy(health_url)):
         return existing
     if existing is not None:
         stop(run_dir, name)
+    if health_url is not None and answers(health_url):
+        other = f"another port ({port_setting})" if port_setting else "another port"
+        raise ServiceError(
+            f"{name} not started: something else answers at {origin(health_url)} (not a "
+            f"{name} started from {run_dir}); stop it, or choose {other} for the {name}"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / f"{name}.log"
     with open(log_path, "ab") as log:

@@ -8,6 +8,7 @@ import socket
 import pytest
 import requests
 import responses
+from pydantic import ValidationError
 from responses.registries import OrderedRegistry
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
@@ -60,6 +61,18 @@ def test_make_session_uses_the_settings(net: Settings, session: requests.Session
     assert adapter.max_attempts == 3
 
 
+def test_the_attempts_of_one_request_are_bounded_and_stated(settings: Settings) -> None:
+    """The HTTP layer's attempts within each of the flow's ingest_data attempts."""
+    assert (settings.http_retries, settings.ingest_retries) == (3, 1)  # the defaults
+    assert settings.ingest_retry_delays == [300]  # minutes apart, not another blip retry
+    assert http.most_attempts(settings) == 2 * 4 == 8
+    assert http.most_attempts(settings.with_overrides(http_retries=0, ingest_retries=0)) == 1
+    assert http.most_attempts(settings.with_overrides(http_retries=5, ingest_retries=3)) == 24
+    for too_many in ({"http_retries": 6}, {"ingest_retries": 4}):
+        with pytest.raises(ValidationError):
+            settings.with_overrides(**too_many)
+
+
 @responses.activate
 def test_default_timeout_applies_without_one_given(session: requests.Session) -> None:
     responses.get(URL, body="a,b\n1,2\n")
@@ -87,7 +100,8 @@ def test_http_500_is_retried_then_reported(session: requests.Session, net: Setti
     err = fail(session, net)
     assert len(responses.calls) == net.http_retries + 1
     assert err.source == "demo" and err.uri == URL
-    assert "HTTP 500" in err.reason and "3 attempts" in err.reason
+    assert len(responses.calls) == 3
+    assert "HTTP 500" in err.reason and "gave up after 3 attempts" in err.reason
 
 
 @responses.activate(registry=OrderedRegistry)

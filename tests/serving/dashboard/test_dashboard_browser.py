@@ -12,9 +12,9 @@ import requests
 
 from tests.support.runs import free_port
 from volpred.config import Settings
+from volpred.report import numbers
 from volpred.runtime import processes
 from volpred.runtime.processes import alive
-from volpred.serving.dashboard import fmt
 from volpred.serving.dashboard.launcher import read_marker, start_dashboard, stop_dashboard
 
 CHROMIUM = "/usr/bin/chromium"
@@ -85,9 +85,9 @@ def test_browser_shows_the_apis_forecast(served: Settings, tmp_path: Path) -> No
         stop_dashboard(settings)
         stop_api(settings)
 
-    assert values[:2] == [fmt.vol(latest["vol"]), fmt.ret(latest["ret"])]
-    assert f"80% band: {fmt.vol_band(latest['vol_lo'], latest['vol_hi'])}" in text
-    assert f"80% band: {fmt.ret_band(latest['ret_lo'], latest['ret_hi'])}" in text
+    assert values[:2] == [numbers.vol(latest["vol"]), numbers.ret(latest["ret"])]
+    assert f"80% band: {numbers.vol_band(latest['vol_lo'], latest['vol_hi'])}" in text
+    assert f"80% band: {numbers.ret_band(latest['ret_lo'], latest['ret_hi'])}" in text
     assert f"As of {latest['as_of']}" in text
     assert (tmp_path / "forecast.png").stat().st_size > 20_000
     assert marker["url"] == settings.dashboard_url

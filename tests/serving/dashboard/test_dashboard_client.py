@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from volpred.config import Settings
-from volpred.serving.dashboard.client import ApiClient, ApiConfig, ApiError, ApiUnavailable
+from volpred.serving.dashboard.client import ApiClient, ApiConfig, ApiRequestError, ApiUnavailable
 
 
 def test_predict_latest_matches_the_contract(live_api: str) -> None:
@@ -40,7 +40,7 @@ def test_tables_come_back_as_frames_with_dates(live_api: str) -> None:
 
 
 def test_a_rejected_request_names_the_reason_and_field(live_api: str) -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(ApiRequestError) as caught:
         ApiClient(ApiConfig(live_api)).predict("1900-01-01")
     assert not isinstance(caught.value, ApiUnavailable)
     assert caught.value.status is not None and 400 <= caught.value.status < 500
@@ -51,7 +51,7 @@ def test_the_api_key_is_sent_when_set(keyed_api: str) -> None:
     keyed = ApiClient(ApiConfig(keyed_api, api_key="s3cret"))
     assert keyed.history(start="2024-01-01").height > 0
     assert keyed.model()["version"]
-    with pytest.raises(ApiError, match="401") as caught:
+    with pytest.raises(ApiRequestError, match="401") as caught:
         ApiClient(ApiConfig(keyed_api)).history(start="2024-01-01")
     assert caught.value.status == 401
     assert "VOLPRED_API_KEY" in str(caught.value)

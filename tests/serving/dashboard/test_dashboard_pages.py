@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from volpred.serving.dashboard import fmt
+from volpred.report import numbers
 from volpred.serving.dashboard.client import ApiClient, ApiConfig
 from volpred.serving.dashboard.launcher import APP
 
@@ -43,11 +43,11 @@ def test_forecast_page_shows_the_apis_latest_forecast(api: ApiClient) -> None:
     assert not at.exception
     latest = api.predict("latest")
     shown = metrics(at)
-    assert shown["Forecast volatility (annualised, 21 days)"] == fmt.vol(latest["vol"])
-    assert shown["Forecast return (21-day log return)"] == fmt.ret(latest["ret"])
+    assert shown["Forecast volatility (annualised, 21 days)"] == numbers.vol(latest["vol"])
+    assert shown["Forecast return (21-day log return)"] == numbers.ret(latest["ret"])
     captions = " ".join(c.value for c in at.caption)
-    assert fmt.vol_band(latest["vol_lo"], latest["vol_hi"]) in captions
-    assert fmt.ret_band(latest["ret_lo"], latest["ret_hi"]) in captions
+    assert numbers.vol_band(latest["vol_lo"], latest["vol_hi"]) in captions
+    assert numbers.ret_band(latest["ret_lo"], latest["ret_hi"]) in captions
     assert latest["as_of"] in at.markdown[0].value
     assert charts(at) == 1  # the VIX against forecast vol
     assert not messages(at)
@@ -66,8 +66,8 @@ def test_what_if_asks_the_api_and_shows_its_answer(
     assert not at.exception
     expected = api.predict(day.isoformat(), {"vix": 45.0})
     shown = metrics(at)
-    assert shown["What-if volatility (annualised, 21 days)"] == fmt.vol(expected["vol"])
-    assert shown["What-if return (21-day log return)"] == fmt.ret(expected["ret"])
+    assert shown["What-if volatility (annualised, 21 days)"] == numbers.vol(expected["vol"])
+    assert shown["What-if return (21-day log return)"] == numbers.ret(expected["ret"])
     base = api.predict(day.isoformat())
     assert expected["vol"] > base["vol"]  # a VIX of 45 is above any calm day's
     lines = caplog.text
@@ -81,13 +81,13 @@ def test_what_if_asks_the_api_and_shows_its_answer(
     assert at.number_input(key="wi_vix").value == pytest.approx(row["vix"], abs=0.005)
     assert at.number_input(key="wi_rv21").value == pytest.approx(100 * row["rv21"], abs=0.005)
     that_day = api.predict("2020-03-16")
-    assert metrics(at)["What-if volatility (annualised, 21 days)"] == fmt.vol(that_day["vol"])
+    assert metrics(at)["What-if volatility (annualised, 21 days)"] == numbers.vol(that_day["vol"])
     assert "event=input_changed input=date value=2020-03-16" in caplog.text
 
     # Move an input, look at another page and come back: the what-if is as it was left.
     at.number_input(key="wi_rv21").set_value(80.0).run()
     moved = metrics(at)["What-if volatility (annualised, 21 days)"]
-    assert moved != fmt.vol(that_day["vol"])
+    assert moved != numbers.vol(that_day["vol"])
     at.switch_page("pages/data.py").run()
     at.switch_page("pages/forecast.py").run()
     assert at.date_input(key="wi_date").value == date(2020, 3, 16)
@@ -98,7 +98,7 @@ def test_what_if_asks_the_api_and_shows_its_answer(
     at.button(key="wi_reset").click().run()
     assert not at.exception
     assert at.number_input(key="wi_rv21").value == pytest.approx(100 * row["rv21"], abs=0.005)
-    assert metrics(at)["What-if volatility (annualised, 21 days)"] == fmt.vol(that_day["vol"])
+    assert metrics(at)["What-if volatility (annualised, 21 days)"] == numbers.vol(that_day["vol"])
 
 
 @pytest.mark.parametrize("page", PAGES)

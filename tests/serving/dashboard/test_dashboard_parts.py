@@ -12,16 +12,17 @@ import polars as pl
 import pytest
 
 from volpred.config import Settings
-from volpred.serving.dashboard import events, figures, fmt, launcher, tables
+from volpred.report import numbers
+from volpred.serving.dashboard import events, figures, launcher, tables
 from volpred.serving.dashboard.client import columns_to_frame
 
 
 def test_number_formats_are_what_the_analyst_reads() -> None:
-    assert fmt.vol(0.18349) == "18.3%"
-    assert fmt.ret(0.0055) == "+0.55%"
-    assert fmt.ret(-0.0123) == "-1.23%"
-    assert fmt.vol_band(0.1, 0.2) == "10.0% to 20.0%"
-    assert fmt.vol(None) == fmt.ret(float("nan")) == "n/a"
+    assert numbers.vol(0.18349) == "18.3%"
+    assert numbers.ret(0.0055) == "+0.55%"
+    assert numbers.ret(-0.0123) == "-1.23%"
+    assert numbers.vol_band(0.1, 0.2) == "10.0% to 20.0%"
+    assert numbers.vol(None) == numbers.ret(float("nan")) == "n/a"
 
 
 @pytest.fixture(scope="module")

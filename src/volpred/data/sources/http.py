@@ -4,6 +4,16 @@ Every network source goes through `make_session` so that timeouts and retries ar
 in `Settings`, and not by whatever library sits in between (pandas-datareader would otherwise make
 4 attempts with 30 s timeouts on top of ours). Every failure ends up as a `SourceError` whose text
 never contains a secret: URLs are redacted before they are logged or put in a message.
+
+Retries come in two layers, each doing what the other cannot. This one (`RetryingAdapter`) asks
+again within one request, seconds apart: a blip (a connection refused, reset or broken, a
+name that did not resolve, a timeout, a 5xx, a 429 whose Retry-After it honours) is often over
+before a task would notice it, and only the failed request is repeated, not the series already
+fetched. The flow's ingest_data
+task retry (`Settings.ingest_retries`, `ingest_retry_delays`, 5 minutes by default) is for an
+outage of the whole source, or a maintenance page, that lasts longer than these seconds: it
+re-runs ingest, and so this layer, after a wait no single request should block on. The two
+multiply, so one request is sent at most `most_attempts(settings)` times (8 by default).
 """
 
 from __future__ import annotations
@@ -62,7 +72,9 @@ class RetriesExhausted(requests.exceptions.RetryError):
 
 
 class RetryingAdapter(HTTPAdapter):
-    """An adapter with a default timeout and an explicit retry loop.
+    """An adapter with a default timeout and an explicit retry loop for blips within one
+    request (`retries` more attempts, `backoff * 2**n` seconds apart; see the module docstring
+    for how it shares the work with the flow's task retry).
 
     requests has no session-wide timeout, so the adapter fills one in when the caller gave none.
     The retries are a plain loop rather than urllib3's `Retry` so that every attempt passes through
@@ -326,6 +338,12 @@ def looks_like_html(text: str) -> bool:
     """Whether an answer is a web page rather than data (error pages, key requests, captchas)."""
     head = text.lstrip()[:512].lower()
     return head.startswith("<") or "<html" in head or "<!doctype" in head
+
+
+def most_attempts(settings: Settings) -> int:
+    """The most times one request is sent in one pipeline run: this layer's attempts within
+    each of the ingest_data task's attempts (2 x 4 = 8 by default; 24 at the settings' caps)."""
+    return (settings.ingest_retries + 1) * (settings.http_retries + 1)
 
 
 def attempts_for(session: requests.Session, url: str) -> int:

@@ -1,9 +1,10 @@
 """A typed client for the volpred REST API: the dashboard's only way to the model and the data.
 
 Every failure becomes one of two exceptions whose message an analyst can read as is:
-`ApiUnavailable` (nothing usable came back: refused, slow, a 5xx) and `ApiError` (the API
-answered and said no: a bad input, a wrong key). The dashboard shows that message in place of
-the element that needed the answer and renders the rest of the page.
+`ApiUnavailable` (nothing usable came back: refused, slow, a 5xx) and `ApiRequestError` (the
+API answered and said no: a bad input, a wrong key). The dashboard shows that message in place
+of the element that needed the answer and renders the rest of the page. (The API's own
+`ApiError` is the server side of such an answer; this module never sees it, only its JSON.)
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import requests
 log = logging.getLogger("volpred.serving.dashboard")
 
 
-class ApiError(RuntimeError):
-    """The API answered, but not with what was asked (4xx, or a body that is not JSON)."""
+class ApiRequestError(RuntimeError):
+    """A call to the API failed: as such, the API answered but not with what was asked (4xx,
+    or a body that is not JSON); the base of `ApiUnavailable`, so one `except` catches both."""
 
     def __init__(self, message: str, status: int | None = None, field: str | None = None):
         super().__init__(message)
@@ -29,7 +31,7 @@ class ApiError(RuntimeError):
         self.field = field
 
 
-class ApiUnavailable(ApiError):  # noqa: N818 - reads as a state, like the message it carries
+class ApiUnavailable(ApiRequestError):  # noqa: N818 - reads as a state, like its message
     """The API is down, too slow, or failing (5xx): nothing to show from it right now."""
 
 
@@ -145,7 +147,7 @@ class ApiClient:
             body = None
         if response.ok:
             if body is None:
-                raise ApiError(
+                raise ApiRequestError(
                     f"{where} sent a response that is not JSON for {path}", response.status_code
                 )
             return body
@@ -154,7 +156,7 @@ class ApiClient:
             response.text[:200].strip() or response.reason
         )
         if response.status_code == 401:
-            raise ApiError(
+            raise ApiRequestError(
                 f"{where} refused the request (401: {message}); set VOLPRED_API_KEY to its key",
                 401,
             )
@@ -162,7 +164,7 @@ class ApiClient:
             raise ApiUnavailable(
                 f"{where} failed ({response.status_code}: {message})", response.status_code
             )
-        raise ApiError(
+        raise ApiRequestError(
             f"{where} rejected the request ({response.status_code}: {message})",
             response.status_code,
             detail.get("field"),
@@ -196,7 +198,7 @@ class ApiClient:
         answer = self._request("POST", "/predict", json=body)
         predictions = answer.get("predictions") if isinstance(answer, dict) else None
         if not predictions:
-            raise ApiError(f"The API at {self.base_url} returned no prediction")
+            raise ApiRequestError(f"The API at {self.base_url} returned no prediction")
         return predictions[0]
 
     def _table(self, path: str, start: str | None, end: str | None) -> pl.DataFrame:

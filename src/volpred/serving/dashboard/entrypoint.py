@@ -34,8 +34,8 @@ def warm_up() -> None:
     import plotly.io
     import polars as pl
 
-    from volpred.report import charts
-    from volpred.serving.dashboard import client, figures, fmt, tables  # noqa: F401
+    from volpred.report import charts, numbers  # noqa: F401
+    from volpred.serving.dashboard import client, figures, tables  # noqa: F401
 
     empty = pl.DataFrame({"date": [], "vix": []}, schema={"date": pl.Date, "vix": pl.Float64})
     plotly.io.to_json(figures.vix_vs_forecast(empty, pl.DataFrame()))

@@ -76,7 +76,8 @@ def health_url(settings: Settings) -> str:
 def start_dashboard(settings: Settings, timeout: float = 90.0) -> processes.Service:
     """Start Streamlit in the background unless a healthy one for the same API already runs,
     wait for its health endpoint, and write `run_dir/streamlit_dashboard_running.txt` (url,
-    pid, api_url, started_at, log)."""
+    pid, api_url, started_at, log). Something else answering at the dashboard's address (a
+    dashboard of another checkout, say) is a `ServiceError`, not a started dashboard."""
     started = time.perf_counter()
     was = read_marker(settings).get("api_url", settings.api_url_for_dashboard)
     # A running dashboard keeps the API it was started with: restart it for another one.
@@ -90,6 +91,7 @@ def start_dashboard(settings: Settings, timeout: float = 90.0) -> processes.Serv
         env=environment(settings),
         timeout=timeout,
         cwd=PROJECT_DIR,
+        port_setting="VOLPRED_DASHBOARD_PORT",
     )
     fields = {
         "url": settings.dashboard_url,

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from volpred.serving.dashboard import data, events
-from volpred.serving.dashboard.client import ApiConfig, ApiError, ApiUnavailable
+from volpred.serving.dashboard.client import ApiConfig, ApiRequestError, ApiUnavailable
 
 T = TypeVar("T")
 
@@ -24,7 +24,7 @@ def attempt(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | N
             f"{what} is not available: {exc}. The rest of the page still works.",
             icon=":material/cloud_off:",
         )
-    except ApiError as exc:
+    except ApiRequestError as exc:
         st.error(f"{what} failed: {exc}", icon=":material/error:")
     return None
 
@@ -36,7 +36,7 @@ def sidebar(cfg: ApiConfig) -> dict[str, Any] | None:
         st.caption(f"API: {cfg.base_url}" + (" (with API key)" if cfg.api_key else ""))
         try:
             info = data.ready(cfg)
-        except ApiError as exc:
+        except ApiRequestError as exc:
             st.warning(f"API unreachable: {exc}")
             info = None
         else:

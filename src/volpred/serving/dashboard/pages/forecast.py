@@ -9,9 +9,9 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from volpred.report import charts
+from volpred.report import charts, numbers
 from volpred.serving.api.schemas import INPUT_RANGES
-from volpred.serving.dashboard import data, figures, fmt, ui
+from volpred.serving.dashboard import data, figures, ui
 
 #: Decimals the inputs show; a day's value is rounded to them, and an input still equal to its
 #: rounded day value counts as unchanged (the API then uses the exact value).
@@ -41,14 +41,16 @@ def show_forecast(answer: dict[str, Any], prefix: str, base: dict[str, Any] | No
     with vol_col:
         st.metric(
             f"{prefix} volatility (annualised, 21 days)",
-            fmt.vol(answer["vol"]),
+            numbers.vol(answer["vol"]),
             delta=vol_delta,
             delta_color="inverse",
         )
-        st.caption(f"80% band: {fmt.vol_band(answer['vol_lo'], answer['vol_hi'])}")
+        st.caption(f"80% band: {numbers.vol_band(answer['vol_lo'], answer['vol_hi'])}")
     with ret_col:
-        st.metric(f"{prefix} return (21-day log return)", fmt.ret(answer["ret"]), delta=ret_delta)
-        st.caption(f"80% band: {fmt.ret_band(answer['ret_lo'], answer['ret_hi'])}")
+        st.metric(
+            f"{prefix} return (21-day log return)", numbers.ret(answer["ret"]), delta=ret_delta
+        )
+        st.caption(f"80% band: {numbers.ret_band(answer['ret_lo'], answer['ret_hi'])}")
 
 
 def day_values(table: pl.DataFrame | None, day: date) -> dict[str, float]:

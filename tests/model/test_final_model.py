@@ -13,6 +13,7 @@ from volpred.data.features import FEATURES
 from volpred.model import benchmarks as bm
 from volpred.model import estimators as cand
 from volpred.model import garch
+from volpred.model.families import RET_FAMILIES, VOL_ENSEMBLE, VOL_FAMILIES
 from volpred.model.final import (
     OUTPUT_KEYS,
     VolpredModel,
@@ -23,6 +24,7 @@ from volpred.model.final import (
 )
 from volpred.model.intervals import conformal_bounds, recency_weights, vol_scores
 from volpred.model.metrics import r2
+from volpred.model.store import TRUSTED_TYPES
 from volpred.model.walkforward import ENSEMBLE, ENSEMBLE_POOL
 
 MODEL_TYPE = "volpred.model.final.VolpredModel"
@@ -39,14 +41,17 @@ def X(model, table_small) -> np.ndarray:
 
 
 def roundtrip(model: VolpredModel) -> tuple[VolpredModel, list[str]]:
+    """Save and load with the store's explicit trusted list (which must cover the file)."""
     data = sio.dumps(model)
     untrusted = sio.get_untrusted_types(data=data)
-    return sio.loads(data, trusted=untrusted), untrusted
+    assert set(untrusted) <= set(TRUSTED_TYPES)
+    return sio.loads(data, trusted=TRUSTED_TYPES), untrusted
 
 
 def test_skops_roundtrip_gives_identical_predictions(model, X):
     loaded, untrusted = roundtrip(model)
-    assert untrusted == [MODEL_TYPE]
+    assert MODEL_TYPE in untrusted
+    assert all(t == MODEL_TYPE or t.startswith("volpred.model.families.") for t in untrusted)
     rows = np.vstack([X, what_if_rows(model, {"vix": 35.0, "rv21": 0.3})])
     assert np.isnan(rows).any()  # warm-up rows and the what-if row exercise the fill path
     a, b = model.predict(rows), loaded.predict(rows)
@@ -94,18 +99,21 @@ def test_final_model_fits_its_training_data(model, X, table_small):
 
 
 def test_the_ensemble_is_the_walkforward_weights_on_refitted_components(model, X, wf_small):
-    assert model.vol_kind == ENSEMBLE
+    assert model.vol_kind == ENSEMBLE and model.vol.model == VOL_ENSEMBLE
     weights = wf_small.final_choice.vol_ensemble
-    np.testing.assert_array_equal(model.ensemble_weights, [weights[m] for m in ENSEMBLE_POOL])
+    np.testing.assert_array_equal(model.vol.state["weights"], [weights[m] for m in ENSEMBLE_POOL])
+    members = dict(zip(ENSEMBLE_POOL, model.vol.state["members"], strict=True))
+    assert [m.model.name for m in members.values()] == list(ENSEMBLE_POOL)
+    assert members["harx"].model == wf_small.final_choice.vol_variants["harx"]
     Xc = model.complete(X)
     cols = {n: i for i, n in enumerate(model.feature_names)}
     parts = {
         "harx": cand.predict_harx(
-            cand.design(Xc, model.vol_design), Xc[:, cols["vix"]], model.harx
+            cand.design(Xc, model.vol_design), Xc[:, cols["vix"]], members["harx"].state
         ),
-        "gjr": garch.forecast_from_coefficients(Xc[:, -1], model.garch_forecast),
-        "vix_cal": bm.predict_vix_calibrated(Xc, cols, model.vix_cal_coef),
-        "har": bm.predict_har_var(Xc, cols, model.har_coef),
+        "gjr": garch.forecast_vol(Xc[:, -1], model.garch_params, model.horizon),
+        "vix_cal": bm.predict_vix_calibrated(Xc, cols, members["vix_cal"].state),
+        "har": bm.predict_har_var(Xc, cols, members["har"].state),
     }
     expected = sum(weights[m] * parts[m] for m in ENSEMBLE_POOL)
     np.testing.assert_allclose(model.predict(X)["vol"], expected, rtol=1e-12)
@@ -162,8 +170,8 @@ def test_every_configuration_fits_roundtrips_and_predicts(
         wf_small.final_choice,
         vol=vol,
         ret=ret,
-        vol_variants=wf_small.final_choice.vol_variants | {"gbm": "gbm@leaf7"},
-        ret_variants=wf_small.final_choice.ret_variants | {"ridge_ct": "ridge_ct@10"},
+        vol_variants=wf_small.final_choice.vol_variants | {"gbm": VOL_FAMILIES["gbm"][0]},
+        ret_variants=wf_small.final_choice.ret_variants | {"ridge_ct": RET_FAMILIES["ridge_ct"][0]},
     )
     result = dataclasses.replace(wf_small, final_choice=choice)
     # the bands come from the chosen family's OOS columns; the small run has no gbm columns
@@ -186,6 +194,6 @@ def test_every_configuration_fits_roundtrips_and_predicts(
         expected = garch.forecast_vol(m.complete(X)[:, -1], m.garch_params, m.horizon)
         np.testing.assert_allclose(a["vol"], expected, rtol=1e-12)
     if ret == "hist_mean":
-        assert np.all(a["ret"] == m.ret_mean)
+        assert np.all(a["ret"] == m.ret.state)  # the training targets' mean
     if ret in ("ridge_ct", "gbm"):
         assert np.all(a["ret"] >= 0)  # Campbell-Thompson truncation

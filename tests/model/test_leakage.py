@@ -9,6 +9,7 @@ without the gap they would not.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import numpy as np
@@ -64,14 +65,11 @@ def tables(raw_small):
 @pytest.fixture
 def small_gbm(monkeypatch):
     """Fewer boosting rounds: the test is about determinism and timing, not accuracy."""
-    from volpred.model import estimators
+    from volpred.model.families import FAMILIES
 
-    monkeypatch.setattr(
-        estimators,
-        "GBM_VOL_VARIANTS",
-        {k: v | {"max_iter": 20} for k, v in estimators.GBM_VOL_VARIANTS.items()},
-    )
-    monkeypatch.setattr(estimators, "GBM_RET_PARAMS", estimators.GBM_RET_PARAMS | {"max_iter": 20})
+    for registry in FAMILIES.values():
+        fewer = tuple(dataclasses.replace(v, max_iter=20) for v in registry["gbm"])
+        monkeypatch.setitem(registry, "gbm", fewer)
 
 
 def test_altering_the_future_changes_no_past_forecast_choice_or_band(tables, small_gbm):

@@ -57,8 +57,3 @@ def fit_vix_calibrated(X: np.ndarray, y_vol: np.ndarray, cols: dict[str, int]) -
 
 def predict_vix_calibrated(X: np.ndarray, cols: dict[str, int], coef: np.ndarray) -> np.ndarray:
     return np.maximum(ols_predict(vix_raw(X, cols)[:, None], coef), np.sqrt(VAR_FLOOR))
-
-
-def historical_mean(y_ret_train: np.ndarray, n: int) -> np.ndarray:
-    """The expanding mean of realised training targets, constant over the test block."""
-    return np.full(n, float(np.mean(y_ret_train)))

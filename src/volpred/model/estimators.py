@@ -1,4 +1,4 @@
-"""Candidate models and their (few) hyperparameter grids.
+"""The candidate families' estimators: designs, fits and forecasts as plain numpy functions.
 
 V candidates
 - HAR-X: ridge (standardised, scikit-learn Pipeline) of log(forward variance / VIX^2) on log
@@ -7,12 +7,12 @@ V candidates
   month's return (leverage). Logs make the model multiplicative: a crisis scales every input
   up and the forecast with it, where a level model extrapolates poorly; the VIX offset makes
   the shrinkage pull towards "the VIX with a constant premium" instead of towards the mean.
-  Loss / back-transform (a hyperparameter, `HARX_KINDS`): "vol" and "var" are the ridge on log
-  variance with Duan's smearing unbiased for the vol (mean(exp(res / 2)): what RMSE rewards) or
-  for the variance (sqrt(mean(exp(res))): what QLIKE rewards); "gamma" is a Gamma GLM with log
-  link (L2-penalised, same terms and VIX offset), whose deviance is 2 x QLIKE: it models E[RV]
-  itself, so forecasts after calm spells leave room for the spikes that follow some of them.
-- GJR-GARCH: see `garch`; a HAR-X/GJR combination is assembled in `walkforward`.
+  Loss / back-transform (a hyperparameter, the HAR-X `kind`): "vol" and "var" are the ridge on
+  log variance with Duan's smearing unbiased for the vol (mean(exp(res / 2)): what RMSE
+  rewards) or for the variance (sqrt(mean(exp(res))): what QLIKE rewards); "gamma" is a Gamma
+  GLM with log link (L2-penalised, same terms and VIX offset), whose deviance is 2 x QLIKE: it
+  models E[RV] itself, so forecasts after calm spells leave room for the spikes that follow
+  some of them.
 - Gradient boosting (HistGradientBoostingRegressor) on the same terms, predicting the
   scale-free log(forward variance / VIX^2): trees cannot extrapolate above the largest target
   seen in training, a ratio to the VIX can.
@@ -21,7 +21,8 @@ back to the historical mean): VRP (level, monthly variance units) regression, a 
 shrunk ridge on the same terms plus the VRP, drawdown and the 10y yield, and gradient boosting.
 
 The fitted state of the linear models is exported to plain numpy (`coef`, `intercept`) so the
-saved model predicts with one dot product; the Pipeline is only the fitting tool.
+saved model predicts with one dot product; the Pipeline is only the fitting tool. The families
+and their hyperparameter grids are in `families`.
 """
 
 from __future__ import annotations
@@ -55,36 +56,6 @@ LOG_VAR_TERMS: dict[str, tuple[float, float]] = {
 LINEAR_TERMS: dict[str, float] = {"term_spread": 1.0, "ret": 1.0, "mom21": 1.0}
 RET_EXTRA_TERMS: dict[str, float] = {"vrp": 12.0, "drawdown": 1.0, "dgs10": 1.0}
 MIN_VOL = 1e-3
-
-#: Grids; the first value is the prior default used before any out-of-sample evidence exists.
-HARX_LAMBDAS = (0.01, 0.001, 0.1, 1.0)
-HARX_KINDS = ("vol", "var", "gamma")
-RIDGE_RET_LAMBDAS = (10.0, 1.0, 100.0)
-COMBO_WEIGHTS = (0.25, 0.5, 0.75)
-_GBM_COMMON = {"l2_regularization": 1.0, "early_stopping": False}
-GBM_VOL_VARIANTS: dict[str, dict[str, Any]] = {
-    "leaf7": {
-        "max_leaf_nodes": 7,
-        "learning_rate": 0.05,
-        "max_iter": 150,
-        "min_samples_leaf": 100,
-        **_GBM_COMMON,
-    },
-    "leaf15": {
-        "max_leaf_nodes": 15,
-        "learning_rate": 0.05,
-        "max_iter": 150,
-        "min_samples_leaf": 50,
-        **_GBM_COMMON,
-    },
-}
-GBM_RET_PARAMS: dict[str, Any] = {
-    "max_leaf_nodes": 7,
-    "learning_rate": 0.03,
-    "max_iter": 100,
-    "min_samples_leaf": 200,
-    **_GBM_COMMON,
-}
 
 
 def design_spec(feature_names: list[str], returns: bool = False) -> dict[str, Any]:
@@ -159,25 +130,39 @@ def log_var(y_vol: np.ndarray) -> np.ndarray:
     return 2.0 * np.log(np.maximum(y_vol, MIN_VOL))
 
 
-def fit_harx(D: np.ndarray, vix: np.ndarray, y_vol: np.ndarray, lam: float) -> dict[str, dict]:
-    """All HAR-X kinds for one penalty, modelling forward var / VIX^2.
+def vix_log_ratio(vix: np.ndarray, y_vol: np.ndarray) -> np.ndarray:
+    """log(forward var / VIX^2): what HAR-X and boosting model.
 
     Why the VIX offset: the shrinkage pulls towards "VIX times a constant premium", a forecast
     that scales with the market, instead of towards the unconditional mean (a ridge on log var
     itself under-forecasts exactly when volatility explodes, as in 2008).
-    Returns kind -> {"coef", "intercept", "smear"}; vol = VIX/100 * exp(lin / 2) * smear.
     """
-    target = log_var(y_vol) - log_var(vix / 100.0)
+    return log_var(y_vol) - log_var(vix / 100.0)
+
+
+def fit_harx_ridge(
+    D: np.ndarray, vix: np.ndarray, y_vol: np.ndarray, lam: float
+) -> tuple[dict[str, Any], np.ndarray]:
+    """The ridge on log(forward var / VIX^2) and its residuals (for the smearing)."""
+    target = vix_log_ratio(vix, y_vol)
     ridge = fit_ridge(D, target, lam)
-    resid = target - linear(D, ridge)
-    return {
-        "vol": ridge | {"smear": float(np.mean(np.exp(0.5 * resid)))},
-        "var": ridge | {"smear": float(np.sqrt(np.mean(np.exp(resid))))},
-        "gamma": fit_gamma(D, np.exp(target), lam) | {"smear": 1.0},
-    }
+    return ridge, target - linear(D, ridge)
+
+
+def smear(resid: np.ndarray, kind: str) -> float:
+    """Duan's smearing factor unbiased for the vol ("vol") or for the variance ("var")."""
+    if kind == "vol":
+        return float(np.mean(np.exp(0.5 * resid)))
+    return float(np.sqrt(np.mean(np.exp(resid))))
+
+
+def fit_harx_gamma(D: np.ndarray, vix: np.ndarray, y_vol: np.ndarray, lam: float) -> dict:
+    """The Gamma GLM of forward var / VIX^2: it models E[RV] itself, so no smearing."""
+    return fit_gamma(D, np.exp(vix_log_ratio(vix, y_vol)), lam) | {"smear": 1.0}
 
 
 def predict_harx(D: np.ndarray, vix: np.ndarray, fit: dict[str, Any]) -> np.ndarray:
+    """vol = VIX/100 * exp(linear / 2) * smear."""
     return np.maximum(vix / 100.0, MIN_VOL) * np.exp(0.5 * linear(D, fit)) * fit["smear"]
 
 
@@ -198,7 +183,7 @@ def fit_gbm_vol(
     D: np.ndarray, vix: np.ndarray, y_vol: np.ndarray, params: dict[str, Any], seed: int
 ) -> dict[str, Any]:
     """Boosting on log(forward var / VIX^2); one OpenMP thread (much faster on small data)."""
-    target = log_var(y_vol) - log_var(vix / 100.0)
+    target = vix_log_ratio(vix, y_vol)
     with threadpool_limits(limits=1, user_api="openmp"):
         model = _hgb(params, seed).fit(D, target)
         resid = target - model.predict(D)
@@ -225,9 +210,11 @@ def truncate(pred: np.ndarray) -> np.ndarray:
     return np.maximum(pred, 0.0)
 
 
-def fit_gbm_ret(D: np.ndarray, y_ret: np.ndarray, seed: int) -> dict[str, Any]:
+def fit_gbm_ret(
+    D: np.ndarray, y_ret: np.ndarray, params: dict[str, Any], seed: int
+) -> dict[str, Any]:
     with threadpool_limits(limits=1, user_api="openmp"):
-        return {"model": _hgb(GBM_RET_PARAMS, seed).fit(D, y_ret)}
+        return {"model": _hgb(params, seed).fit(D, y_ret)}
 
 
 def predict_gbm_ret(D: np.ndarray, fit: dict[str, Any]) -> np.ndarray:

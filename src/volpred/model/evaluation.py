@@ -14,7 +14,8 @@ import polars as pl
 
 from volpred.data.features import TARGET_RETURN, TARGET_VOL
 from volpred.model import metrics as m
-from volpred.model.walkforward import RET_BENCHMARKS, VOL_BENCHMARKS, WalkForwardResult
+from volpred.model.families import RET_BENCHMARKS, VOL_BENCHMARKS
+from volpred.model.walkforward import WalkForwardResult
 
 VOL_REFERENCE = "har"
 RET_REFERENCE = "hist_mean"

@@ -11,9 +11,11 @@ to a linear map of the realised-vol inputs fitted on the training rows (what GAR
 given those RVs), every other input to its training median; `what_if_rows` builds rows from a
 dict and recomputes derived inputs (VIX variance, VRP, VRP ratio) from the ones given.
 
-The state is plain numpy arrays, floats, strings, lists and dicts (plus a fitted scikit-learn
-estimator only if gradient boosting was chosen), so skops can persist it and the prediction is a
-few numpy operations: one dot product per target.
+The forecasters are the registry's own family objects (`families.Fitted`: a variant and its
+state, or a combination of fitted members), so the served forecast is computed by the code the
+walk-forward scored. Their state is plain numpy arrays, floats, strings, lists and dicts (plus a
+fitted scikit-learn estimator only if gradient boosting was chosen): skops persists it with the
+classes listed in `store.TRUSTED_TYPES`, and a prediction is a few numpy operations.
 """
 
 from __future__ import annotations
@@ -26,38 +28,41 @@ import numpy as np
 import polars as pl
 
 from volpred.data.features import TRADING_DAYS
-from volpred.model import benchmarks as bm
 from volpred.model import estimators as cand
 from volpred.model import garch
+from volpred.model.families import (
+    FAMILIES,
+    HARX_GJR,
+    RET_COMBO,
+    VOL_ENSEMBLE,
+    Family,
+    Fitted,
+)
 from volpred.model.intervals import conformal_bounds, recency_weights, ret_scores, vol_scores
+from volpred.model.pipeline import GARCH_COL, Inputs, Train, fill_missing, window
 from volpred.model.walkforward import (
     ENSEMBLE,
-    ENSEMBLE_POOL,
-    GARCH_COL,
     Choice,
     Panel,
     WalkForwardConfig,
     WalkForwardResult,
-    augmented,
-    select_features,
 )
 
 OUTPUT_KEYS = ("ret", "ret_lo", "ret_hi", "vol", "vol_lo", "vol_hi")
 #: Inputs that explain the GARCH state when a what-if row omits it.
 GARCH_DEFAULT_INPUTS = ("rv1", "rv5", "rv21", "rv63")
-#: HAR's inputs (daily, weekly, monthly RV), as `benchmarks.har_design` reads them.
-HAR_COLS = ("rv1", "rv5", "rv21")
 
 
 class VolpredModel:
     """Forecasts of the next `horizon` days' log return and realised vol, with 80% bands.
 
-    Attributes (all plain types; `version` is set by the saver):
+    Attributes (plain types and the families' fitted objects; `version` is set by the saver):
     feature_names   input columns of `predict`, in order
     horizon         trading days ahead
+    vol, ret        the fitted forecasters (`families.Fitted`): a family variant and its state,
+                    or a combination of fitted members with their weights
     vol_kind        "ensemble" (what the walk-forward serves) | "harx" | "gjr" | "harx_gjr" |
-                    "gbm"; harx_weight = HAR-X share in harx_gjr; ensemble_weights = weights of
-                    (HAR-X, GJR, calibrated VIX, HAR) in the ensemble
+                    "gbm"; the name of `vol`'s family or combination
     ret_kind        "hist_mean" | "vrp_ct" | "ridge_ct" | "gbm" | "combo"
     vol_band/ret_band  conformal quantiles of log(vol ratio) / standardised return error
     info            JSON-able description: choice, hyperparameters, training period
@@ -80,7 +85,7 @@ class VolpredModel:
         nan = np.isnan(X)
         if not nan.any():
             return X
-        X = np.where(nan, self.fill_values, X)
+        X = fill_missing(X, self.fill_values)
         no_state = nan[:, self.garch_index]
         if no_state.any():
             Z = X[no_state][:, self.garch_default_cols] ** 2
@@ -88,46 +93,31 @@ class VolpredModel:
             X[no_state, self.garch_index] = np.sqrt(np.maximum(var, cand.MIN_VOL**2))
         return X
 
+    def inputs(self, X: np.ndarray) -> Inputs:
+        """Completed rows as the fitted forecasters read them."""
+        return Inputs(
+            X=X,
+            cols={n: i for i, n in enumerate(self.feature_names)},
+            vol_spec=self.vol_design,
+            ret_spec=self.ret_design,
+        )
+
     def predict_vol(self, X: np.ndarray) -> np.ndarray:
-        kind = self.vol_kind
-        if kind == "gbm":
-            D = cand.design(X, self.vol_design)
-            return cand.predict_gbm_vol(D, X[:, self.vix_index], self.gbm_vol)
-        gjr = garch.forecast_from_coefficients(X[:, self.garch_index], self.garch_forecast)
-        if kind == "gjr":
-            return gjr
-        harx = cand.predict_harx(cand.design(X, self.vol_design), X[:, self.vix_index], self.harx)
-        if kind == ENSEMBLE:
-            cols = {"vix": self.vix_index, **dict(zip(HAR_COLS, self.har_cols, strict=True))}
-            vix_cal = bm.predict_vix_calibrated(X, cols, self.vix_cal_coef)
-            har = bm.predict_har_var(X, cols, self.har_coef)
-            return np.column_stack([harx, gjr, vix_cal, har]) @ self.ensemble_weights
-        w = self.harx_weight
-        return harx if kind == "harx" else w * harx + (1.0 - w) * gjr
+        """The vol forecast of completed rows X."""
+        return self.vol.predict(self.inputs(X))
 
     def predict_ret(self, X: np.ndarray) -> np.ndarray:
-        kind = self.ret_kind
-        if kind == "hist_mean":
-            return np.full(len(X), self.ret_mean)
-        if kind in ("vrp_ct", "combo"):
-            vrp = cand.truncate(
-                X[:, self.ret_linear["cols"]] @ self.ret_linear["coef"]
-                + self.ret_linear["intercept"]
-            )
-            return vrp if kind == "vrp_ct" else 0.5 * (vrp + self.ret_mean)
-        D = cand.design(X, self.ret_design)
-        if kind == "gbm":
-            return cand.predict_gbm_ret(D, self.ret_gbm)
-        return cand.truncate(cand.linear(D, self.ret_linear))
+        """The return forecast of completed rows X."""
+        return self.ret.predict(self.inputs(X))
 
     def predict(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Point forecasts and bands for each row of X (columns = `feature_names`).
 
         Keys: ret, ret_lo, ret_hi (horizon log return), vol, vol_lo, vol_hi (annualised).
         """
-        X = self.complete(X)
-        vol = self.predict_vol(X)
-        ret = self.predict_ret(X)
+        x = self.inputs(self.complete(X))
+        vol = self.vol.predict(x)
+        ret = self.ret.predict(x)
         scale = vol * self.ret_scale
         return {
             "ret": ret,
@@ -207,12 +197,6 @@ def what_if_rows(
 # ------------------------------------------------------------------------------- fitting
 
 
-def _variant_lambda(variant: str) -> tuple[float, str]:
-    """ "harx@0.1/var" -> (0.1, "var")."""
-    lam, kind = variant.split("@", 1)[1].split("/")
-    return float(lam), kind
-
-
 def final_bands(
     result: WalkForwardResult, choice: Choice, cfg: WalkForwardConfig
 ) -> tuple[tuple[float, float], tuple[float, float], int]:
@@ -234,84 +218,55 @@ def final_bands(
     return qv, qr, int(rows.size)
 
 
+def fit_forecaster(name: str, target: str, choice: Choice, train: Train) -> Fitted:
+    """The chosen family (its chosen variant) or combination of the choice, fitted on `train`."""
+    chosen = choice.vol_variants if target == "vol" else choice.ret_variants
+
+    def member(family: str) -> Fitted:
+        variant: Family = chosen.get(family, FAMILIES[target][family][0])
+        return Fitted(variant, variant.fit(train))
+
+    if target == "vol" and name == VOL_ENSEMBLE.name:
+        weights = np.array([choice.vol_ensemble[m] for m in VOL_ENSEMBLE.members])
+        return VOL_ENSEMBLE.fitted(tuple(member(m) for m in VOL_ENSEMBLE.members), weights)
+    for pair, weight in ((HARX_GJR, choice.vol_weight), (RET_COMBO, RET_COMBO.default)):
+        if pair.target == target and name == pair.name:
+            return pair.fitted(*(member(m) for m in pair.members), weight)
+    return member(name)
+
+
 def fit_final(panel: Panel, result: WalkForwardResult, cfg: WalkForwardConfig) -> VolpredModel:
-    """Refit the walk-forward's final choice on every labelled row."""
+    """Refit the walk-forward's final choice on every labelled row, through the same pipeline."""
     choice = result.final_choice
-    gjr_params = garch.fit_garch(panel.ret, asymmetric=True, dist="t")
-    Xa, names = augmented(panel, panel.n, gjr_params)
-    labelled = np.flatnonzero(panel.labelled)
-    keep, dropped = select_features(Xa[labelled], names, cfg.min_feature_share)
-    Xa, names = Xa[:, keep], [names[i] for i in keep]
-    cols = {n: i for i, n in enumerate(names)}
-    tr = labelled[np.all(np.isfinite(Xa[labelled]), axis=1)]
-    Xtr, yv, yr = Xa[tr], panel.y_vol[tr], panel.y_ret[tr]
-    base = [n for n in names if n != GARCH_COL]
-    vol_design = cand.design_spec(base)
-    ret_design = cand.design_spec(base, returns=True)
-    Dtr, Rtr = cand.design(Xtr, vol_design), cand.design(Xtr, ret_design)
-    vix = Xtr[:, cols["vix"]]
-
-    harx, weight, gbm_vol = None, 1.0, None
-    ensemble: dict[str, Any] = {}
-    harx_variant = choice.vol_variants.get("harx")
-    if choice.vol in ("harx", "harx_gjr", ENSEMBLE):
-        lam, kind = _variant_lambda(harx_variant)
-        harx = cand.fit_harx(Dtr, vix, yv, lam)[kind]
-        weight = choice.vol_weight if choice.vol == "harx_gjr" else 1.0
-    if choice.vol == ENSEMBLE:
-        har_coef = bm.fit_har_var(Xtr, yv, cols)
-        ensemble = {
-            "ensemble_weights": np.array([choice.vol_ensemble[m] for m in ENSEMBLE_POOL]),
-            "vix_cal_coef": bm.fit_vix_calibrated(Xtr, yv, cols),
-            "har_coef": har_coef,
-            "har_cols": [cols[c] for c in HAR_COLS],
-        }
-    elif choice.vol == "gjr":
-        weight = 0.0
-    elif choice.vol == "gbm":
-        key = choice.vol_variants["gbm"].split("@", 1)[1]
-        gbm_vol = cand.fit_gbm_vol(Dtr, vix, yv, cand.GBM_VOL_VARIANTS[key], cfg.seed)
-
-    ret_linear: dict[str, Any] | None = None
-    ret_gbm = None
-    if choice.ret in ("vrp_ct", "combo"):
-        if "vrp" in cols:
-            fit = cand.fit_vrp_ct(Xtr[:, cols["vrp"]], yr)
-            ret_linear = fit | {"cols": np.array([cols["vrp"]], dtype=np.int64)}
-        else:
-            ret_linear = {
-                "cols": np.array([0], dtype=np.int64),
-                "coef": np.zeros(1),
-                "intercept": float(np.mean(yr)),
-            }
-    elif choice.ret == "ridge_ct":
-        lam = float(choice.ret_variants["ridge_ct"].split("@", 1)[1])
-        ret_linear = cand.fit_ridge(Rtr, yr, lam)
-    elif choice.ret == "gbm":
-        ret_gbm = cand.fit_gbm_ret(Rtr, yr, cfg.seed)
+    w = window(panel, panel.n, panel.n, panel.n, cfg)
+    train, cols = w.train, w.train.cols
+    vol = fit_forecaster(choice.vol, "vol", choice, train)
+    ret = fit_forecaster(choice.ret, "ret", choice, train)
+    harx = next((p.state for p in vol.parts() if p.model.name == "harx"), None)
 
     g_inputs = [c for c in GARCH_DEFAULT_INPUTS if c in cols]
     g_cols = np.array([cols[c] for c in g_inputs], dtype=np.int64)
-    A = np.column_stack([np.ones(len(tr)), Xtr[:, g_cols] ** 2])
-    g_coef = np.linalg.lstsq(A, Xtr[:, cols[GARCH_COL]] ** 2, rcond=None)[0]
+    A = np.column_stack([np.ones(w.rows.size), train.X[:, g_cols] ** 2])
+    g_coef = np.linalg.lstsq(A, train.X[:, cols[GARCH_COL]] ** 2, rcond=None)[0]
 
     qv, qr, n_resid = final_bands(result, choice, cfg)
-    dates = panel.dates[tr]
+    dates = panel.dates[w.rows]
+    vol_terms = train.vol_spec["terms"]
     info = {
         "train_start": str(dates[0]),
         "train_end": str(dates[-1]),
-        "train_rows": int(tr.size),
+        "train_rows": int(w.rows.size),
         "choice": choice.as_dict(),
-        "dropped_features": dropped,
-        "gjr": garch.describe(gjr_params),
-        "vol_terms": vol_design["terms"],
-        "ret_terms": ret_design["terms"],
+        "dropped_features": w.dropped,
+        "gjr": garch.describe(train.gjr_params),
+        "vol_terms": vol_terms,
+        "ret_terms": train.ret_spec["terms"],
         "harx_coef": None
         if harx is None
         else {
             "intercept": harx["intercept"],
             "smear": harx["smear"],
-            **dict(zip(vol_design["terms"], harx["coef"].tolist(), strict=True)),
+            **dict(zip(vol_terms, harx["coef"].tolist(), strict=True)),
         },
         "ensemble_weights": choice.vol_ensemble if choice.vol == ENSEMBLE else None,
         "interval_level": cfg.interval_level,
@@ -321,24 +276,18 @@ def fit_final(panel: Panel, result: WalkForwardResult, cfg: WalkForwardConfig) -
         "ret_band_z_q": list(qr),
     }
     return VolpredModel(
-        feature_names=names,
+        feature_names=w.names,
         horizon=cfg.horizon,
         level=cfg.interval_level,
         vol_kind=choice.vol,
         ret_kind=choice.ret,
-        harx=harx,
-        harx_weight=float(weight),
-        gbm_vol=gbm_vol,
-        garch_params=gjr_params,
-        garch_forecast=garch.forecast_coefficients(gjr_params, cfg.horizon),
-        vol_design=vol_design,
-        ret_design=ret_design,
-        ret_linear=ret_linear,
-        ret_gbm=ret_gbm,
-        ret_mean=float(np.mean(yr)),
-        fill_values=np.median(Xtr, axis=0),
+        vol=vol,
+        ret=ret,
+        garch_params=train.gjr_params,
+        vol_design=train.vol_spec,
+        ret_design=train.ret_spec,
+        fill_values=w.fill_values,
         garch_index=cols[GARCH_COL],
-        vix_index=cols["vix"],
         garch_default_cols=g_cols,
         garch_default_coef=g_coef,
         vol_band=np.array(qv),
@@ -346,5 +295,4 @@ def fit_final(panel: Panel, result: WalkForwardResult, cfg: WalkForwardConfig) -
         vol_band_factor=np.exp(np.array(qv)),
         ret_scale=math.sqrt(cfg.horizon / TRADING_DAYS),
         info=info,
-        **ensemble,
     )

@@ -1,10 +1,11 @@
 """Forecast-evaluation metrics: point losses, out-of-sample R², and tests with HAC variance.
 
-Why these: RMSE/MAE/R² are what the plan logs; QLIKE is the loss that ranks variance forecasts
-consistently when the realised variance is a noisy proxy (Patton 2011); Campbell-Thompson OOS R²
-compares a forecast with a benchmark on the same rows; Diebold-Mariano and Clark-West tell
-whether a loss difference is more than noise. The forecasts overlap (21-day targets sampled
-daily), so loss differentials are autocorrelated up to lag h-1: their variance is Newey-West.
+Why these: RMSE/MAE/R² are the usual point-forecast scores; QLIKE is the loss that ranks
+variance forecasts consistently when the realised variance is a noisy proxy (Patton 2011);
+Campbell-Thompson OOS R² compares a forecast with a benchmark on the same rows; Diebold-Mariano
+and Clark-West tell whether a loss difference is more than noise. The forecasts overlap (21-day
+targets sampled daily), so loss differentials are autocorrelated up to lag h-1: their variance
+is Newey-West.
 
 Every function takes aligned 1-D arrays and ignores nothing silently: callers pass the rows to
 evaluate (NaNs are the caller's business, see `valid_rows`).

@@ -6,7 +6,7 @@ Layout under `artifacts_dir`:
     models/<version>/model_card.json
     models/<version>/oos_predictions.parquet   its walk-forward predictions (report, dashboard)
     latest                                 the served version's name (one line)
-    trained_model.skops, model_card.json   copies of the latest, the plan's paths
+    trained_model.skops, model_card.json   copies of the latest at fixed paths
 
 A version directory is complete before it becomes visible (built under a temporary name, then
 renamed), and `latest` moves only after that, in one atomic write: a reader never sees a half
@@ -48,10 +48,24 @@ MODEL_FILE = "trained_model.skops"
 CARD_FILE = "model_card.json"
 PREDICTIONS_FILE = "oos_predictions.parquet"
 LATEST = "latest"
-#: Types beyond skops' built-in safe set that a volpred model file may contain. Anything else in
-#: a file (a tampered or foreign model) is refused before any object is built.
+#: Types beyond skops' built-in safe set that a volpred model file may contain: the model, its
+#: fitted forecasters (`families.Fitted`) and every family or combination `fit_final` can serve
+#: (see `families`). Anything else in a file (a tampered or foreign model) is refused before any
+#: object is built.
 TRUSTED_TYPES: list[str] = [
     "volpred.model.final.VolpredModel",
+    "volpred.model.families.Fitted",
+    "volpred.model.families.Pool",
+    "volpred.model.families.Pair",
+    "volpred.model.families.HarX",
+    "volpred.model.families.Gjr",
+    "volpred.model.families.GbmVol",
+    "volpred.model.families.VixCalibrated",
+    "volpred.model.families.HarRV",
+    "volpred.model.families.HistMean",
+    "volpred.model.families.VrpCt",
+    "volpred.model.families.RidgeCt",
+    "volpred.model.families.GbmRet",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 ]
 LIBRARIES = ["volpred", "scikit-learn", "skops", "numpy", "polars", "arch", "prefect"]
@@ -164,7 +178,7 @@ def save_bytes(
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        # One checkpoint: the plan's copies and `latest` change together or not at all (a kill
+        # One checkpoint: the top-level copies and `latest` change together or not at all (a kill
         # between the renames is what `_repair` mends at the next save).
         with staged_writes() as stage:
             stage(artifacts_dir / MODEL_FILE, lambda tmp: tmp.write_bytes(data))
@@ -190,7 +204,7 @@ def save_bytes(
 
 def repair(artifacts_dir: Path) -> None:
     """Undo what a save killed half-way leaves: staging folders and temp files (never visible
-    as a version), and plan copies (`trained_model.skops`, `model_card.json`) that do not match
+    as a version), and top-level copies (`trained_model.skops`, `model_card.json`) that do not match
     `latest` because the kill fell between their renames. Each of those files is always
     complete (atomic renames), but they can belong to different versions.
 
@@ -219,7 +233,7 @@ def _repair(artifacts_dir: Path) -> None:
     model_copy = artifacts_dir / MODEL_FILE
     in_step = model_copy.is_file() and sha256_file(model_copy) == served.get("model_sha256")
     if copy.get("version") != version or not in_step:
-        log.warning("save_model: bringing the plan's copies up to version %s", version)
+        log.warning("save_model: bringing the top-level copies up to version %s", version)
         atomic_write_bytes(artifacts_dir / MODEL_FILE, (folder / MODEL_FILE).read_bytes())
         atomic_write_bytes(artifacts_dir / CARD_FILE, (folder / CARD_FILE).read_bytes())
 

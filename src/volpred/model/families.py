@@ -2,8 +2,8 @@
 
 Modelled on the `arch` package's volatility processes, where `GARCH(p=1, o=1, q=1)` is the
 GARCH process at one setting: a family is a class and an instance is one variant, whose fields
-are its hyperparameters. `fit` takes a `pipeline.Train` and returns a state of plain arrays,
-floats and dicts (the saved model stores it with skops); `predict` turns `pipeline.Inputs`
+are its hyperparameters. `fit` takes a `design.Train` and returns a state of plain arrays,
+floats and dicts (the saved model stores it with skops); `predict` turns `design.Inputs`
 into forecasts with that state. The variant holds only hyperparameters and the state only what
 was fitted, so one variant object serves every walk-forward block. `key` names the variant's
 walk-forward series and its entry in choices ("harx@0.01/vol"), `label` names the family in
@@ -30,7 +30,7 @@ import numpy as np
 from volpred.model import benchmarks as bm
 from volpred.model import estimators as cand
 from volpred.model import garch
-from volpred.model.pipeline import GARCH_COL, Inputs, Train
+from volpred.model.design import GARCH_COL, Inputs, Train
 
 
 class Family:

@@ -30,6 +30,7 @@ import polars as pl
 from volpred.data.features import TRADING_DAYS
 from volpred.model import estimators as cand
 from volpred.model import garch
+from volpred.model.design import GARCH_COL, Inputs, Train, fill_missing, window
 from volpred.model.families import (
     FAMILIES,
     HARX_GJR,
@@ -39,7 +40,6 @@ from volpred.model.families import (
     Fitted,
 )
 from volpred.model.intervals import conformal_bounds, recency_weights, ret_scores, vol_scores
-from volpred.model.pipeline import GARCH_COL, Inputs, Train, fill_missing, window
 from volpred.model.walkforward import (
     ENSEMBLE,
     Choice,

@@ -1,5 +1,5 @@
 """Fitting, the walk-forward's first stage: every registered variant fitted on a block's training
-rows (the shared feature pipeline, `pipeline.window`) and forecasting the block.
+rows (the shared feature pipeline, `design.window`) and forecasting the block.
 
 Blocks are independent of each other, so they can run on threads (`n_jobs`); every choice
 among the forecasts is made later, in order (`assembly`).
@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from volpred.model import garch
+from volpred.model.design import Window, window
 from volpred.model.families import FAMILIES, HARX_KINDS, HARX_LAMBDAS, HarX, active, only
-from volpred.model.pipeline import Window, window
 from volpred.model.walkforward.plan import Block, Panel, WalkForwardConfig
 
 

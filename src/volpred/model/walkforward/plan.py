@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from volpred.data.features import FEATURES, TARGET_RETURN, TARGET_VOL, TRADING_DAYS
-from volpred.model.pipeline import REQUIRED_FEATURES
+from volpred.model.design import REQUIRED_FEATURES
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ import json
 
 import numpy as np
 import pytest
+from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from tests.support.runs import copy_served
 from volpred.model import candidate, store
 from volpred.model.forecaster import load_forecaster, predict
 from volpred.serving.api import create_app
-from volpred.serving.api.app import PROTECTED
+from volpred.serving.api.access import endpoint_label
+from volpred.serving.api.openapi import endpoint_protection
 from volpred.serving.api.schemas import INPUT_RANGES, MAX_ROWS
 
 FORECAST_KEYS = {
@@ -128,6 +130,12 @@ def test_openapi_describes_every_route_and_docs_render(client, app):
     assert docs.status_code == 200 and b"/predict" in docs.data and b"Features" in docs.data
 
 
+def test_head_answers_as_get_without_a_body(client):
+    get, head = client.get("/predict"), client.head("/predict")
+    assert head.status_code == get.status_code == 200 and head.data == b""
+    assert head.headers["Content-Length"] == get.headers["Content-Length"]
+
+
 def test_metrics_count_requests_and_errors_by_endpoint(client):
     client.get("/predict?date=latest")
     client.post("/predict", json={"date": "1800-01-01"})
@@ -183,6 +191,17 @@ BAD_REQUESTS = [
         422,
         "rows.1.date",
     ),
+    ("post", "/predict", {"rows": [{"date": "1800-01-01"}]}, 422, "rows.0.date"),
+    ("post", "/predict", {"date": "1800-01-01", "features": {"vix": 20}}, 422, "date"),
+    (
+        "post",
+        "/predict",
+        {"rows": [{"features": {"vix": 20}}, {"date": "1800-01-01", "features": {"vix": 20}}]},
+        422,
+        "rows.1.date",
+    ),
+    ("post", "/predict", {"rows": [{"date": "latest"}, {"date": 5}]}, 422, "rows.1.date"),
+    ("post", "/predict", {"rows": [{"features": {"vix": "x"}}]}, 422, "rows.0.features.vix"),
     ("post", "/predict", {"rows": "latest"}, 422, "rows"),
     ("post", "/predict", {"date": "latest", "rows": [{"date": "latest"}]}, 422, None),
     ("post", "/predict", {"features": {"vix": LONG}}, 413, None),
@@ -224,9 +243,35 @@ def test_bad_requests_get_a_clear_4xx(client, served, method, path, body, status
 
 
 def test_every_endpoint_is_either_protected_or_deliberately_public(app):
+    protection = endpoint_protection(app)  # raises for a route declared without `operation`
     endpoints = {r.endpoint for r in app.url_map.iter_rules()} - {"static"}
-    assert endpoints >= PROTECTED
-    assert endpoints - PROTECTED == {"health", "ready", "openapi", "docs", "metrics"}
+    assert set(protection) == endpoints
+    protected = {endpoint_label(e) for e, needs_key in protection.items() if needs_key}
+    public = {endpoint_label(e) for e, needs_key in protection.items() if not needs_key}
+    assert protected == {"predict", "plot", "history", "oos", "model", "data_quality"}
+    assert public == {"health", "ready", "openapi", "docs", "metrics"}
+
+
+def test_a_route_without_a_declaration_is_refused():
+    from flask import Blueprint, Flask
+
+    undeclared = Blueprint("extra", __name__)
+    undeclared.add_url_rule("/extra", "extra", lambda: "")
+    bare = Flask("bare")
+    bare.register_blueprint(undeclared)
+    with pytest.raises(RuntimeError, match="extra"):
+        endpoint_protection(bare)
+
+
+@pytest.mark.parametrize("api_key", [None, "s3cret"])
+def test_the_served_description_is_valid_openapi_3_1(served, api_key):
+    client = create_app(served.with_overrides(api_key=api_key)).test_client()
+    spec = client.get("/openapi.json").get_json()
+    errors = [e.message for e in OpenAPIV31SpecValidator(spec).iter_errors()]
+    assert errors == []
+    post = spec["paths"]["/predict"]["post"]
+    assert ("401" in post["responses"]) == bool(post.get("security")) == (api_key is not None)
+    assert spec["servers"] == [{"url": served.api_url}]
 
 
 def test_api_key_required_on_data_endpoints_when_set(served):

@@ -1,5 +1,6 @@
-"""Request and response models of the API: they validate every request and generate the
-OpenAPI description (`openapi.py`), so the documentation cannot drift from the checks.
+"""Request and response models of the API: they validate every request and the OpenAPI
+description is generated from them (`openapi.py`), so the documentation cannot drift from the
+checks.
 
 Each model input has a plausible range; a value outside it is refused (422) rather than fed to
 a model that was never trained near it.
@@ -16,11 +17,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    RootModel,
     create_model,
     field_validator,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
 from volpred.data.features import FEATURES
 
@@ -95,6 +96,8 @@ def _not_null(value: Any) -> Any:
 def _one_of(*groups: tuple[str, ...]) -> dict[str, Any]:
     """JSON schema: at least one key of exactly one group is present."""
     present = [{"anyOf": [{"required": [k]} for k in g]} for g in groups]
+    if len(present) == 1:
+        return present[0]
     return {
         "oneOf": [
             {**p, "not": {"anyOf": [q for j, q in enumerate(present) if j != i]}}
@@ -103,16 +106,32 @@ def _one_of(*groups: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+def _absent_not_null(schema: dict[str, Any]) -> None:
+    """JSON schema of a field that may be left out but not sent as null: neither the null
+    branch nor the null default is shown (a default must match its schema in OpenAPI 3.1).
+
+    The type stays `X | None`, a nullable schema to pydantic rather than a union, so that a
+    validation error's location holds only field names and indices, never a union branch."""
+    schema.pop("default", None)
+    branches = [b for b in schema.pop("anyOf") if b != {"type": "null"}]
+    (kept,) = branches
+    schema.update(kept)
+
+
+#: Optional in a request, never null (the field's `BeforeValidator` refuses null).
+NotNull = Field(json_schema_extra=_absent_not_null)
+
 DateField = Annotated[
-    str | SkipJsonSchema[None],
+    str | None,
     Field(
         pattern=DATE_PATTERN,
         description="'latest' or YYYY-MM-DD (the last trading day on or before it)",
         examples=["latest", "2020-03-16"],
     ),
+    NotNull,
     BeforeValidator(_check_date),
 ]
-FeaturesField = Annotated[Features | SkipJsonSchema[None], BeforeValidator(_not_null)]  # type: ignore[valid-type]
+FeaturesField = Annotated[Features | None, NotNull, BeforeValidator(_not_null)]  # type: ignore[valid-type]
 
 
 class PredictRow(BaseModel):
@@ -140,8 +159,9 @@ class PredictRequest(BaseModel):
     date: DateField = None
     features: FeaturesField = None
     rows: Annotated[
-        list[PredictRow] | SkipJsonSchema[None],
+        list[PredictRow] | None,
         Field(min_length=1, max_length=MAX_ROWS),
+        NotNull,
         BeforeValidator(_not_null),
     ] = None
 
@@ -196,7 +216,7 @@ def _iso_date(value: Any) -> Any:
     return value
 
 
-QueryDate = Annotated[date | SkipJsonSchema[None], BeforeValidator(_iso_date)]
+QueryDate = Annotated[date | None, NotNull, BeforeValidator(_iso_date)]
 
 
 class DateRange(BaseModel):
@@ -242,6 +262,10 @@ class Ready(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+class ModelCard(RootModel[dict[str, Any]]):
+    """The served model's card: metrics, hyperparameters, data."""
 
 
 class DataQuality(BaseModel):

@@ -21,7 +21,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 log = logging.getLogger("volpred")
 
 Source = Annotated[
-    str | None, typer.Option("--source", "-s", help="sample | csv | fred | stooq | live")
+    str | None,
+    typer.Option(
+        "--source",
+        "-s",
+        help="sample | csv | fred | stooq | live | csv+live | csv+fred",
+    ),
 ]
 CsvPath = Annotated[Path | None, typer.Option("--path", help="CSV file for --source csv")]
 Start = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="first date")]

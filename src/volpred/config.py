@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SourceName = Literal["sample", "csv", "fred", "stooq", "live"]
+SourceName = Literal["sample", "csv", "fred", "stooq", "live", "csv+live", "csv+fred"]
 ServiceName = Literal["api", "dashboard"]
 
 

@@ -20,7 +20,7 @@ from volpred.config import Settings
 from volpred.data import sources
 from volpred.data.rawcsv import read_raw_csv
 from volpred.data.schema import DATE, NUMERIC_COLUMNS, REQUIRED_COLUMNS
-from volpred.data.sources import SourceError, SourceResult
+from volpred.data.sources import SourceError, SourceResult, chained
 from volpred.runtime.storage import read_json, sha256_file, staged_writes, write_csv, write_json
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ class IngestResult:
     revisions: int = 0
     incremental_since: date | None = None
     notes: list[str] = field(default_factory=list)
+    #: Which rows came from where: per source, its date range and row count.
+    parts: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
@@ -108,33 +110,76 @@ def merge_incremental(old: pl.DataFrame, new: pl.DataFrame) -> tuple[pl.DataFram
     return merged.select(old.columns), revisions
 
 
+def _base(settings: Settings) -> tuple[pl.DataFrame | None, chained.History | None]:
+    """What the fetched rows are merged onto, and a chained source's history file.
+
+    A network source continues its previous checkpoint. A chained source continues its
+    checkpoint only when that was built from the same history (`chained.continues`); otherwise
+    the file itself is the base, as on a first run.
+    """
+    previous = _previous(settings) if settings.source in sources.INCREMENTAL else None
+    if settings.source not in sources.CHAINED:
+        return (previous[0] if previous is not None else None), None
+    history = chained.read_history(settings, _restrict)
+    if previous is not None and chained.continues(previous[1], history):
+        return _restrict(previous[0], settings), history
+    if previous is not None:
+        log.info("ingest_data: the history file or date range changed; rebuilding from it")
+    return history.frame, history
+
+
+def _fetch(settings: Settings, since: date | None, session: Any) -> SourceResult:
+    """The (network) source's answer from `since`, restricted to the configured dates, checked."""
+    network = sources.CHAINED.get(settings.source)
+    try:
+        result = sources.load(network or settings.source, settings, since=since, session=session)
+        result.frame = _restrict(result.frame, settings)
+        _check_delivery(result, ", ".join(result.uris))
+    except SourceError as exc:
+        if network is None:
+            raise
+        raise chained.failed(settings.source, exc) from exc
+    return result
+
+
+def _whole(result: SourceResult, frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """The meta's `parts` of a single source: every row came from it."""
+    dates = frame[DATE]
+    return [
+        {
+            "source": result.source,
+            "uris": result.uris,
+            "first_date": str(dates.min()),
+            "last_date": str(dates.max()),
+            "rows": dates.len(),
+        }
+    ]
+
+
 def ingest(settings: Settings, session: Any = None) -> IngestResult:
     started = time.perf_counter()
     log.info("ingest_data start: source=%s", settings.source)
-    previous = _previous(settings) if settings.source in sources.INCREMENTAL else None
+    base, history = _base(settings)
     since = None
-    if previous is not None:
-        dates = previous[0][DATE]
+    if base is not None:
+        dates = base[DATE]
         since = dates[max(0, dates.len() - settings.overlap_days)]
 
-    result = sources.load(settings.source, settings, since=since, session=session)
+    result = _fetch(settings, since, session)
+    fetched = result.frame
     uri = ", ".join(result.uris)
-    fetched = _restrict(result.frame, settings)
-    result.frame = fetched
-    _check_delivery(result, uri)
     log.info("ingest_data: %d rows downloaded from %s", fetched.height, uri)
 
     frame, revisions = fetched, 0
-    if previous is not None:
-        old = previous[0]
-        if fetched[DATE].min() > old[DATE].max():
+    if base is not None:
+        if history is None and fetched[DATE].min() > base[DATE].max():
             raise SourceError(
                 result.source,
                 uri,
-                f"no overlap with the stored data (stored up to {old[DATE].max()}, the answer "
+                f"no overlap with the stored data (stored up to {base[DATE].max()}, the answer "
                 f"starts {fetched[DATE].min()}): refusing to leave a gap",
             )
-        frame, changed = merge_incremental(old, fetched)
+        frame, changed = merge_incremental(base, fetched)
         revisions = changed.height
         for row in changed.head(20).iter_rows(named=True):
             log.warning(
@@ -143,14 +188,23 @@ def ingest(settings: Settings, session: Any = None) -> IngestResult:
         if revisions:
             log.warning("ingest_data: %d revised values applied", revisions)
 
+    if history is None or base is None:
+        source, uris, notes, parts = result.source, result.uris, result.notes, _whole(result, frame)
+    else:
+        source = settings.source
+        uris = [*history.result.uris, *result.uris]
+        notes = chained.notes(history, base, result)
+        parts = chained.parts(history, result, frame, since)
+    log.info("ingest_data: rows by source: %s", chained.describe_parts(parts))
+
     # The csv and its meta (which records the csv's hash) replace the previous pair together.
     with staged_writes() as stage:
         staged_csv = stage(settings.raw_path, write_csv(frame))
         out = IngestResult(
             path=settings.raw_path,
             meta_path=settings.raw_meta_path,
-            source=result.source,
-            uris=result.uris,
+            source=source,
+            uris=uris,
             rows=frame.height,
             rows_fetched=fetched.height,
             first_date=frame[DATE].min(),
@@ -159,11 +213,12 @@ def ingest(settings: Settings, session: Any = None) -> IngestResult:
             synthetic=result.synthetic,
             revisions=revisions,
             incremental_since=since,
-            notes=result.notes,
+            notes=notes,
+            parts=parts,
         )
         meta = out.as_dict() | {"fetched_at": datetime.now(UTC).isoformat()}
         stage(settings.raw_meta_path, write_json(meta))
-    for note in result.notes:
+    for note in notes:
         log.info("ingest_data: %s", note)
     log.info(
         "ingest_data end: %d rows %s..%s -> %s in %.2f s",

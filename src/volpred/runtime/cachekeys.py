@@ -99,7 +99,7 @@ def trading_date(now: datetime | None = None) -> date:
 def ingest_key(settings: Settings, now: datetime | None = None) -> str:
     """Source, its parameters and the trading date; a CSV source also by its content."""
     content = None
-    if settings.source == "csv" and settings.csv_path.is_file():
+    if settings.source.partition("+")[0] == "csv" and settings.csv_path.is_file():
         content = sha256_file(settings.csv_path)
     return "ingest-" + digest(
         stage_params(settings, "ingest"), trading_date(now), content, code_hash("ingest")

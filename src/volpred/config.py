@@ -64,6 +64,59 @@ class Settings(BaseSettings):
         [300], description="seconds before each of those retries (JSON list; the last repeats)"
     )
 
+    # Macroeconomic series from FRED, joined point in time (`volpred.data.macro`): each value
+    # enters the daily table on the day its publication-lag rule says it was public.
+    macro_dir: Path | None = Field(
+        None,
+        description="folder of FRED CSV files (<SERIES>.csv) read instead of asking FRED; "
+        "None: download",
+    )
+    macro_series: list[str] = Field(
+        [
+            "ANFCI",
+            "STLFSI4",
+            "BAMLH0A0HYM2",
+            "BAMLC0A0CM",
+            "ICSA",
+            "CFNAI",
+            "DCOILWTICO",
+            "DGS30",
+            "T10YIE",
+        ],
+        description="FRED series ids joined to the daily table (JSON list)",
+    )
+    macro_lags: dict[str, str] = Field(
+        {
+            "ANFCI": "weekday:wed",
+            "STLFSI4": "weekday:thu",
+            "BAMLH0A0HYM2": "bday+1",
+            "BAMLC0A0CM": "bday+1",
+            "ICSA": "weekday:thu",
+            "CFNAI": "monthend+1m",
+            "DCOILWTICO": "weekday:wed+1w",
+            "DGS30": "bday+1",
+            "T10YIE": "bday+1",
+        },
+        description="publication-lag rule per series id (JSON object): bday+N, day+N, "
+        "weekday:<mon..sun>[+Nw], monthend+Nm; a series missing here keeps its default rule",
+    )
+    macro_calendar: Literal["us_federal", "weekday"] = Field(
+        "us_federal",
+        description="business days of the lag rules: weekdays without US federal holidays "
+        "(the publishers' schedule), or all weekdays",
+    )
+    macro_min_years: float = Field(
+        5.0,
+        ge=0,
+        description="a series with fewer years of observations in the joined span is reported "
+        "as too short to train on (it is still joined)",
+    )
+    macro_vintage_date: date | None = Field(
+        None,
+        description="download each series from ALFRED as published on this date instead of "
+        "FRED's latest revised values",
+    )
+
     # Cleaning and features.
     ffill_limit: int = Field(5, ge=0, description="longest VIX/rate gap (trading days) filled")
     max_close_jump: float = Field(

@@ -9,6 +9,10 @@ loop does not multiply ours, and `timeout=settings.http_timeout` because it alwa
 
 FRED keeps SP500 for ten years only and as closes only: SPX open/high/low/volume and VIX
 open/high/low stay null. Rows are the SPX trading days, i.e. the days SP500 has a value.
+
+`fetch_series` also serves `volpred.data.macro`, whose weekly and monthly series need a looser
+staleness limit, and which can ask ALFRED (the same CSV layout, behind a `vintage_date`
+parameter) for a series as it was published on a given day.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from datetime import date
+from datetime import date, timedelta
+from io import StringIO
 
 import pandas as pd
 import polars as pl
@@ -33,6 +38,8 @@ logger = logging.getLogger(__name__)
 SOURCE = "fred"
 #: Where `FredReader` sends its GETs (its `url`); it appends `?id=<SERIES>` and nothing else.
 FRED_CSV_URL = "https://fred.stlouisfed.org/graph/fredgraph.csv"
+#: ALFRED's keyless CSV download: FRED's layout, one vintage (`vintage_date`) per request.
+ALFRED_CSV_URL = "https://alfred.stlouisfed.org/graph/alfredgraph.csv"
 #: FRED series id -> canonical column.
 SPX_SERIES: dict[str, str] = {"SP500": "spx_close"}
 VIX_RATE_SERIES: dict[str, str] = {
@@ -88,11 +95,38 @@ class _VolpredFredReader(FredReader):
         return content
 
 
+class _VintageFredReader(_VolpredFredReader):
+    """The same reader pointed at ALFRED, asking for the series as published on one day.
+
+    `FredReader._read` builds `<url>?id=<SERIES>` itself, so the vintage travels as an extra
+    query parameter that requests merges into that URL; parsing, our session and the HTML and
+    truncation checks stay exactly those of FRED answers.
+    """
+
+    def __init__(self, *args: object, vintage_date: date, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.vintage_date = vintage_date
+
+    @property
+    def url(self) -> str:
+        return ALFRED_CSV_URL
+
+    def _read_url_as_StringIO(  # noqa: N802
+        self, url: str, params: dict[str, str] | None = None
+    ) -> StringIO:
+        vintage = {"vintage_date": self.vintage_date.isoformat()}
+        return super()._read_url_as_StringIO(url, params={**(params or {}), **vintage})
+
+
 def _reader(
-    series_id: str, start: date, end: date, settings: Settings, session: requests.Session
+    series_id: str,
+    start: date,
+    end: date,
+    settings: Settings,
+    session: requests.Session,
+    vintage_date: date | None = None,
 ) -> FredReader:
-    return _VolpredFredReader(
-        series_id,
+    options = dict(
         start=start,
         end=end,
         retry_count=0,
@@ -100,10 +134,15 @@ def _reader(
         timeout=settings.http_timeout,
         session=session,
     )
+    if vintage_date is not None:
+        return _VintageFredReader(series_id, vintage_date=vintage_date, **options)
+    return _VolpredFredReader(series_id, **options)
 
 
-def series_uri(series_id: str) -> str:
-    """The URL `FredReader._read` requests for one series."""
+def series_uri(series_id: str, vintage_date: date | None = None) -> str:
+    """The URL `FredReader._read` requests for one series (ALFRED's, for a vintage)."""
+    if vintage_date is not None:
+        return f"{ALFRED_CSV_URL}?id={series_id}&vintage_date={vintage_date.isoformat()}"
     return f"{FRED_CSV_URL}?id={series_id}"
 
 
@@ -183,7 +222,12 @@ def _to_polars(raw: pd.DataFrame, series_id: str, column: str, uri: str) -> pl.D
 
 
 def _check_observations(
-    table: pl.DataFrame, series_id: str, column: str, uri: str, end: date
+    table: pl.DataFrame,
+    series_id: str,
+    column: str,
+    uri: str,
+    end: date,
+    max_staleness: timedelta = http.MAX_STALENESS,
 ) -> None:
     """No values at all, duplicated days or data stopping long before `end` are all errors."""
     observed = table.filter(pl.col(column).is_not_null())
@@ -191,7 +235,9 @@ def _check_observations(
         raise SourceError(SOURCE, uri, f"series {series_id}: only missing values in the window")
     if table[schema.DATE].is_duplicated().any():
         raise SourceError(SOURCE, uri, f"series {series_id}: duplicated dates")
-    http.check_fresh(SOURCE, uri, f"series {series_id}", observed[schema.DATE].max(), end)
+    http.check_fresh(
+        SOURCE, uri, f"series {series_id}", observed[schema.DATE].max(), end, max_staleness
+    )
 
 
 def fetch_series(
@@ -201,13 +247,24 @@ def fetch_series(
     end: date,
     settings: Settings,
     session: requests.Session,
+    *,
+    max_staleness: timedelta = http.MAX_STALENESS,
+    vintage_date: date | None = None,
 ) -> tuple[pl.DataFrame, str]:
-    """One FRED series as a (date, column) polars frame, and the URL it came from."""
-    uri = series_uri(series_id)
+    """One FRED series as a (date, column) polars frame, and the URL it came from.
+
+    `max_staleness`: how long before `end` the last value may lie (a monthly series published
+    weeks after its month needs more than a daily one). `vintage_date`: ask ALFRED for the
+    series as published that day instead of FRED's latest values; `end` is then capped there,
+    since nothing later can be in that vintage.
+    """
+    uri = series_uri(series_id, vintage_date)
+    if vintage_date is not None:
+        end = min(end, vintage_date)
     http.check_window(SOURCE, uri, start, end)
-    reader = _reader(series_id, start, end, settings, session)
+    reader = _reader(series_id, start, end, settings, session, vintage_date)
     table = _to_polars(_read(reader, series_id, uri), series_id, column, uri)
-    _check_observations(table, series_id, column, uri, end)
+    _check_observations(table, series_id, column, uri, end, max_staleness)
     logger.info(
         "%s: %s: %d rows (%d with values)",
         SOURCE,

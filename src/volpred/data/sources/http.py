@@ -415,12 +415,22 @@ def check_window(source_name: str, uri: str, start: date, end: date) -> None:
         raise SourceError(source_name, uri, f"nothing to fetch: start {start} is after end {end}")
 
 
-def check_fresh(source_name: str, uri: str, what: str, last: date, end: date) -> None:
-    """Raise when data stops long before the requested end: a truncated or stale answer."""
-    if end - last > MAX_STALENESS:
+def check_fresh(
+    source_name: str,
+    uri: str,
+    what: str,
+    last: date,
+    end: date,
+    limit: timedelta = MAX_STALENESS,
+) -> None:
+    """Raise when data stops long before the requested end: a truncated or stale answer.
+
+    `limit` defaults to the daily sources' two weeks; slower series (weekly, monthly) pass more.
+    """
+    if end - last > limit:
         raise SourceError(
             source_name,
             uri,
-            f"{what} stops at {last}, more than {MAX_STALENESS.days} days before the requested "
+            f"{what} stops at {last}, more than {limit.days} days before the requested "
             f"end {end}: truncated or stale answer",
         )

@@ -196,7 +196,7 @@ def create_app(settings: Settings | None = None, served: Served | None = None) -
 
     @app.get("/model")
     def model() -> Response:
-        return json_response(snapshot().forecaster.card)
+        return json_response(snapshot().forecaster.card.to_dict())
 
     def answer(rows: list[PredictRow]) -> Response:
         f = snapshot().forecaster
@@ -295,7 +295,7 @@ def create_app(settings: Settings | None = None, served: Served | None = None) -
         if kind == "history":
             fig = charts.history(current.table, start=start, end=end)
         elif kind == "forecast":
-            latest = current.forecaster.card.get("latest_forecast")
+            latest = current.forecaster.card.latest_forecast
             fig = charts.forecast(current.oos, latest=latest, start=start, end=end)
         else:
             fig = charts.residuals(current.oos, start=start, end=end)

@@ -1,8 +1,11 @@
 import json
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.support.markets import make_raw
+from tests.support.runs import copy_served
 from volpred.cli import app
 
 runner = CliRunner()
@@ -80,3 +83,58 @@ def test_ingest_clean_train_on_the_sample(tmp_path, settings, monkeypatch):
     )
     assert (again["promoted"], again["reason"]) == (False, "already served")
     assert again["version"] == out["version"]
+
+
+def _served_card(settings) -> tuple[Path, dict]:
+    version = (settings.artifacts_dir / "latest").read_text().strip()
+    path = settings.artifacts_dir / "models" / version / "model_card.json"
+    return path, json.loads(path.read_text())
+
+
+def _train(settings, *flags: str) -> dict:
+    args = ["train", "--data-dir", str(settings.data_dir)]
+    result = runner.invoke(app, [*args, "--artifacts-dir", str(settings.artifacts_dir), *flags])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def retrained(served, tmp_path, settings, monkeypatch):
+    """A copy of the served model whose training 'again' leaves its candidate as it is."""
+    from volpred.model import candidate
+
+    copy = copy_served(served, tmp_path)
+    fingerprint = candidate.candidate_card(copy).fingerprint
+    result = {"headline": {"overall": {"vol": {}}}, "fingerprint": fingerprint}
+    monkeypatch.setattr(candidate, "train_candidate", lambda s: result)
+    return copy
+
+
+def test_train_saves_again_a_version_kept_without_its_predictions(retrained):
+    """The same rule as the flow's: a version saved before predictions were kept with it is
+    not 'already served'."""
+    path, card = _served_card(retrained)
+    del card["extra_files"]["oos_predictions.parquet"]
+    path.write_text(json.dumps(card))
+    out = _train(retrained)
+    assert out["promoted"] is True and out["version"] != card["version"]
+    assert "oos_predictions.parquet" in _served_card(retrained)[1]["extra_files"]
+    again = _train(retrained)
+    assert (again["promoted"], again["reason"]) == (False, "already served")
+
+
+def test_train_keeps_the_served_model_when_the_new_one_is_worse_unless_forced(retrained):
+    path, card = _served_card(retrained)
+    card["fingerprint"] = "train-another-model"
+    card["metrics"]["headline"]["overall"]["vol"]["selected"].update(rmse=1e-6, qlike=1e-6)
+    path.write_text(json.dumps(card))
+    out = _train(retrained)
+    assert out["promoted"] is False and out["version"] == card["version"]
+    assert out["reason"] == "worse than the served model (use --force)"
+    assert {r["metric"] for r in out["comparison"] if not r["ok"]} == {
+        "vol.selected.rmse",
+        "vol.selected.qlike",
+    }
+    forced = _train(retrained, "--force")
+    assert forced["promoted"] is True and forced["version"] != card["version"]
+    assert list(forced) == ["headline", "promoted", "version", "path", "size_bytes"]

@@ -126,7 +126,7 @@ def train(
 ) -> None:
     """train_model + save_model: walk-forward evaluate, refit, and serve the new model when it
     is not worse than the served one (or with --force)."""
-    from volpred.model import candidate
+    from volpred.model import candidate, promotion
     from volpred.model.store import ModelLoadError
     from volpred.runtime.storage import CheckpointWriteError
 
@@ -136,29 +136,27 @@ def train(
         _fail(FileNotFoundError(f"{settings.cleaned_parquet_path} is missing: run volpred clean"))
     try:
         trained = candidate.train_candidate(settings)
-        served = candidate.served_card(settings)
-        comparison = (
-            candidate.compare(served, candidate.candidate_card(settings)) if served else None
-        )
-        if served is not None and served.get("fingerprint") == trained["fingerprint"]:
-            outcome = {"promoted": False, "version": served["version"], "reason": "already served"}
-        elif comparison is None or comparison.not_worse or force:
-            saved = candidate.promote(settings)
-            outcome = {
-                "promoted": True,
-                "version": saved.version,
-                "path": str(saved.path),
-                "size_bytes": saved.size_bytes,
-            }
-        else:
-            outcome = {
-                "promoted": False,
-                "version": served["version"],
-                "reason": "worse than the served model (use --force)",
-                "comparison": comparison.rows,
-            }
+        # No analyst to ask at a terminal: --force is the approval.
+        decision = promotion.review(settings, require_approval=False, force=force)
+        result = promotion.carry_out(settings, decision)
     except (ModelLoadError, CheckpointWriteError, ValueError) as exc:
         _fail(exc)
+    if result.promoted:
+        outcome = {
+            "promoted": True,
+            "version": result.version,
+            "path": str(result.path),
+            "size_bytes": result.size_bytes,
+        }
+    elif result.reason == "already served":
+        outcome = {"promoted": False, "version": result.version, "reason": result.reason}
+    else:
+        outcome = {
+            "promoted": False,
+            "version": result.version,
+            "reason": "worse than the served model (use --force)",
+            "comparison": decision.rows,
+        }
     _print(
         {
             "headline": trained["headline"].get("overall", {}).get("vol", {}).get("selected"),

@@ -303,7 +303,7 @@ def test_candidate_write_fails(served_copy, monkeypatch, kind, target, fault_rep
     card = candidate.candidate_card(settings)
     files_match = all(
         hashlib.sha256((folder / name).read_bytes()).hexdigest() == sha
-        for name, sha in card["candidate_files"].items()
+        for name, sha in card.candidate_files.items()
     )
     if not files_match:
         with pytest.raises(Exception, match="does not match its card"):

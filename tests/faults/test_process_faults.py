@@ -189,8 +189,8 @@ def test_two_runs_at_once_both_finish_consistently(prefect_server, tmp_path, fau
     assert copies_follow_latest(settings.artifacts_dir)
     assert versions == 1  # the second run found the same model already served
     assert (
-        candidate.served_card(settings)["fingerprint"]
-        == candidate.candidate_card(settings)["fingerprint"]
+        candidate.served_card(settings).fingerprint
+        == candidate.candidate_card(settings).fingerprint
     )
     fault_report(
         "two `volpred run` at once",

@@ -28,7 +28,7 @@ def test_latest_forecast_has_bands_version_and_as_of(forecaster):
     (record,) = predict(forecaster, dates=["latest"])
     assert set(record) == KEYS
     assert record["as_of"] == str(forecaster.latest_date) == "2025-12-31"
-    assert record["model_version"] == forecaster.card["version"]
+    assert record["model_version"] == forecaster.card.version
     assert record["ret_lo"] < record["ret"] < record["ret_hi"]
     assert 0 < record["vol_lo"] < record["vol"] < record["vol_hi"] < 2
     assert record["horizon_days"] == 21

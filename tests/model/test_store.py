@@ -6,6 +6,7 @@ import pytest
 import skops.io as sio
 from sklearn.linear_model import Ridge
 
+from tests.support.cards import make_card
 from volpred.model import store
 from volpred.model.store import ModelLoadError, latest_version, load_file, load_version, save_model
 
@@ -24,15 +25,15 @@ def model():
 
 
 def test_save_then_load_round_trip_with_versions_and_latest(tmp_path, model):
-    saved = save_model(model, {"note": "first"}, tmp_path)
+    saved = save_model(model, make_card(note="first"), tmp_path)
     assert saved.path.read_bytes() == (saved.version_dir / store.MODEL_FILE).read_bytes()
     loaded, card = load_version(tmp_path)
-    assert card["version"] == saved.version == latest_version(tmp_path)
-    assert card["note"] == "first" and card["model_size_bytes"] == saved.size_bytes
-    assert "scikit-learn" in card["library_versions"]
+    assert card.version == saved.version == latest_version(tmp_path)
+    assert card.model_extra == {"note": "first"} and card.model_size_bytes == saved.size_bytes
+    assert "scikit-learn" in card.library_versions
     X = np.ones((2, 3))
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
-    second = save_model(model, {"note": "second"}, tmp_path)
+    second = save_model(model, make_card(note="second"), tmp_path)
     assert second.version > saved.version
     assert latest_version(tmp_path) == second.version
     assert (tmp_path / "models" / saved.version).is_dir()  # earlier versions kept
@@ -41,7 +42,7 @@ def test_save_then_load_round_trip_with_versions_and_latest(tmp_path, model):
 
 def test_a_model_holding_an_untrusted_type_is_refused_on_save_and_load(tmp_path):
     with pytest.raises(ModelLoadError, match="outside the trusted list"):
-        save_model({"x": Untrusted()}, {}, tmp_path)
+        save_model({"x": Untrusted()}, make_card(), tmp_path)
     path = tmp_path / "foreign.skops"
     path.write_bytes(sio.dumps({"x": Untrusted()}))
     with pytest.raises(ModelLoadError, match=r"foreign\.skops holds types outside.*Untrusted"):
@@ -54,7 +55,7 @@ def test_a_model_holding_an_untrusted_type_is_refused_on_save_and_load(tmp_path)
     ids=["truncated", "flipped"],
 )
 def test_truncated_or_altered_file_is_named_and_refused(tmp_path, model, damage):
-    saved = save_model(model, {}, tmp_path)
+    saved = save_model(model, make_card(), tmp_path)
     target = saved.version_dir / store.MODEL_FILE
     target.write_bytes(damage(target.read_bytes()))
     with pytest.raises(ModelLoadError, match=r"trained_model\.skops does not match its model card"):
@@ -64,7 +65,7 @@ def test_truncated_or_altered_file_is_named_and_refused(tmp_path, model, damage)
 
 
 def test_latest_pointing_to_a_missing_version(tmp_path, model):
-    save_model(model, {}, tmp_path)
+    save_model(model, make_card(), tmp_path)
     (tmp_path / "latest").write_text("20990101T000000Z\n")
     with pytest.raises(ModelLoadError, match="points to version '20990101T000000Z'"):
         load_version(tmp_path)
@@ -76,22 +77,24 @@ def test_no_model_yet(tmp_path):
 
 
 def test_interrupted_save_leaves_the_previous_model_loadable(tmp_path, model, monkeypatch):
-    first = save_model(model, {}, tmp_path)
+    first = save_model(model, make_card(), tmp_path)
 
     def crash(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(store.os, "rename", crash)
     with pytest.raises(OSError, match="No space"):
-        save_model(model, {}, tmp_path)
+        save_model(model, make_card(), tmp_path)
     monkeypatch.undo()
     loaded, card = load_version(tmp_path)
-    assert card["version"] == first.version
+    assert card.version == first.version
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [first.version]
 
 
 def test_concurrent_saves_get_distinct_complete_versions(tmp_path, model):
-    threads = [threading.Thread(target=save_model, args=(model, {}, tmp_path)) for _ in range(3)]
+    threads = [
+        threading.Thread(target=save_model, args=(model, make_card(), tmp_path)) for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -104,7 +107,7 @@ def test_concurrent_saves_get_distinct_complete_versions(tmp_path, model):
 
 def test_extra_files_join_the_version_folder_with_their_hashes(tmp_path, model):
     data = store.dumps(model)
-    saved = store.save_bytes(data, {}, tmp_path, {"oos_predictions.parquet": b"rows"})
+    saved = store.save_bytes(data, make_card(), tmp_path, {"oos_predictions.parquet": b"rows"})
     folder = store.version_dir(tmp_path)
     assert folder == saved.version_dir
     assert (folder / "oos_predictions.parquet").read_bytes() == b"rows"
@@ -113,10 +116,10 @@ def test_extra_files_join_the_version_folder_with_their_hashes(tmp_path, model):
 
 
 def test_repair_removes_leftovers_and_brings_the_copies_up(tmp_path, model):
-    first = save_model(model, {"note": "first"}, tmp_path)
+    first = save_model(model, make_card(note="first"), tmp_path)
     first_card = first.card_path.read_bytes()
     first_model = first.path.read_bytes()
-    second = save_model(model, {"note": "second"}, tmp_path)
+    second = save_model(model, make_card(note="second"), tmp_path)
     # A save killed after moving `latest`, before the copies, and one killed while staging:
     first.card_path.write_bytes(first_card)
     first.path.write_bytes(first_model)
@@ -130,9 +133,9 @@ def test_repair_removes_leftovers_and_brings_the_copies_up(tmp_path, model):
 
 def test_repair_when_only_the_model_copy_moved(tmp_path, model):
     """A kill between the model copy's rename and the card copy's: the model copy is ahead."""
-    first = save_model(model, {"note": "first"}, tmp_path)
+    first = save_model(model, make_card(note="first"), tmp_path)
     old_card = first.card_path.read_bytes()
-    second = save_model(model, {"note": "second"}, tmp_path)
+    second = save_model(model, make_card(note="second"), tmp_path)
     (tmp_path / store.LATEST).write_text(first.version + "\n")  # `latest` not yet moved
     first.card_path.write_bytes(old_card)  # card copy still the old one; model copy is new
     assert first.path.read_bytes() == (second.version_dir / store.MODEL_FILE).read_bytes()

@@ -10,8 +10,10 @@ import plotly.graph_objects as go
 import polars as pl
 import pytest
 
+from tests.support.cards import make_card
 from tests.support.markets import make_raw
 from volpred.data.features import add_features, add_targets
+from volpred.model.card import LatestForecast
 from volpred.report import charts
 
 
@@ -115,6 +117,11 @@ def test_forecast_marks_latest_with_its_band(oos):
     first_evaluated = oos.filter(pl.col("evaluated"))["date"][0]
     assert min(predicted.x) == first_evaluated
     assert json.loads(fig.to_json())["layout"]["yaxis"]["title"]["text"].startswith("21-day vol")
+    # a card's typed latest forecast draws the same marks as the API's record
+    typed = charts.forecast(oos, latest=LatestForecast(**latest))
+    assert [t.y for t in typed.data if t.name and t.name.startswith("Latest")] == [
+        t.y for t in marks
+    ]
 
 
 def test_forecast_without_latest_and_empty(oos):
@@ -142,14 +149,14 @@ def test_model_figures_from_oos_and_card(oos):
     cov = charts.coverage_by_year(oos, level=0.8)
     vol_bars = _trace(cov, "Vol")
     assert all(0 <= v <= 100 for v in vol_bars.y)
-    card = {
-        "metrics": {
+    card = make_card(
+        metrics={
             "by_year": {
                 "2020": {"vol": {"selected": {"qlike": 0.2}, "har": {"qlike": 0.3}}},
                 "2021": {"vol": {"selected": {"qlike": 0.4}, "har": {"qlike": 0.1}}},
             }
         }
-    }
+    )
     fig = charts.metrics_by_year(card)
     assert list(_trace(fig, "Selected model").y) == [0.2, 0.4]
     assert list(_trace(fig, "HAR").y) == [0.3, 0.1]

@@ -3,7 +3,6 @@ template's rules (autoescape, no numbers of its own, the synthetic mark)."""
 
 from __future__ import annotations
 
-import copy
 import re
 import shutil
 from datetime import UTC, datetime
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cards import changed, make_card
 from volpred.config import Settings
 from volpred.report import ReportError, numbers, render
 from volpred.report import context as ctx
@@ -24,15 +24,8 @@ def inputs(served: Settings) -> ReportInputs:
 
 
 def _with_card(inputs: ReportInputs, **changes: object) -> ReportInputs:
-    card = copy.deepcopy(inputs.card)
-    for dotted, value in changes.items():
-        node = card
-        *parents, last = dotted.split("__")
-        for key in parents:
-            node = node[key]
-        node[last] = value
     return ReportInputs(
-        card=card,
+        card=changed(inputs.card, **changes),
         version_dir=inputs.version_dir,
         oos=inputs.oos,
         table=inputs.table,
@@ -82,7 +75,7 @@ def test_formatting_rules():
 
 def test_summary_says_when_har_wins(inputs):
     """Make HAR better than the selected model: the summary must say the model loses."""
-    overall = inputs.card["metrics"]["overall"]["vol"]
+    overall = inputs.card.metrics.overall.vol
     worse = _with_card(
         inputs,
         metrics__overall__vol__har__qlike=overall["selected"]["qlike"] / 2,
@@ -106,8 +99,8 @@ def test_summary_says_when_the_return_forecast_is_no_better_than_the_mean(inputs
 
 
 def test_metric_tables_come_from_the_card(inputs):
-    table = ctx.vol_metrics_table(inputs.card["metrics"]["overall"], "vol", "caption")
-    har = inputs.card["metrics"]["overall"]["vol"]["har"]
+    table = ctx.vol_metrics_table(inputs.card.metrics.overall, "vol", "caption")
+    har = inputs.card.metrics.overall.vol["har"]
     row = table.rows[[r[0] for r in table.rows].index(ctx.VOL_MODELS["har"])]
     assert row[1:4] == [f"{har['r2']:.4f}", f"{har['rmse']:.4f}", f"{har['qlike']:.4f}"]
     assert table.row_classes[0] == "selected"
@@ -117,8 +110,7 @@ def test_synthetic_mark_only_for_synthetic_data(inputs):
     html = _html(inputs)
     assert inputs.synthetic
     assert 'id="synthetic-mark"' in html and "SYNTHETIC SAMPLE DATA" in html
-    real = copy.deepcopy(inputs.card)
-    real["data"].update(source="csv", synthetic=False)
+    real = changed(inputs.card, data__source="csv", data__synthetic=False)
     cleaning = inputs.cleaning | {"source": "csv", "synthetic": False}
     not_synthetic = ReportInputs(real, inputs.version_dir, inputs.oos, inputs.table, cleaning, {})
     assert not not_synthetic.synthetic
@@ -181,7 +173,8 @@ def test_cleaning_findings_and_gaps_are_reported():
     assert ctx.findings_list(cleaning) == [
         "bad_print in spx_close (drop): 3 rows, first on 2020-03-16, 2020-03-17, 2020-03-18"
     ]
-    inputs = ReportInputs({}, Path("."), None, None, cleaning, {})  # type: ignore[arg-type]
+    card = make_card(data={"source": "csv", "synthetic": False})
+    inputs = ReportInputs(card, Path("."), None, None, cleaning, {})  # type: ignore[arg-type]
     texts = [f.text for f in ctx.data_findings(inputs)]
     assert "Cleaning dropped 3 of 1,000 rows and recorded 1 findings (see Data)." in texts
     assert any("dgs10 7" in t and "missing after cleaning and filling: dgs10 2" in t for t in texts)

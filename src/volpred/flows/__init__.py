@@ -1,4 +1,5 @@
-"""The Prefect flow: seven tasks wired in the plan's order (`pipeline`). The application layer:
-it may import every other sub-package; nothing in the library imports it except the CLI's
-`run` command.
+"""The Prefect flow: seven tasks wired in the specification's order (`pipeline`), the tasks and
+their checkpoints (`tasks`), the analyst's pause (`approval`) and what a run shows in the UI
+(`summary`). The application layer: it may import every other sub-package; nothing in the
+library imports it except the CLI's `run` command.
 """

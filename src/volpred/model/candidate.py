@@ -1,15 +1,14 @@
-"""The train_model checkpoint and the promotion rule.
+"""The train_model checkpoint: a *candidate* under `artifacts/candidate/`.
 
-train_model leaves a *candidate* under `artifacts/candidate/`: the fitted model (skops), its
-draft model card with every walk-forward metric, and the out-of-sample predictions. save_model
-turns a candidate into a served version (`store.save_model`) when it is not worse than the
-served one, or when an analyst approves it.
+Training is slow and promotion may wait for an analyst, so what training produced is kept
+apart from what is served: the fitted model (skops), its card with every walk-forward metric,
+and the out-of-sample predictions. `promote` turns the candidate into a served version once
+`volpred.model.promotion` decided it should be.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,11 +18,12 @@ import polars as pl
 from volpred.config import Settings
 from volpred.data.features import TARGETS
 from volpred.model import store
+from volpred.model.card import DataSection, LatestForecast, Metrics, ModelCard
 from volpred.runtime import cachekeys
 from volpred.runtime.storage import (
     atomic_write_bytes,
-    atomic_write_json,
     atomic_write_parquet,
+    atomic_write_text,
     read_json,
     sha256_file,
 )
@@ -42,35 +42,43 @@ def candidate_dir(settings: Settings) -> Path:
     return settings.artifacts_dir / "candidate"
 
 
-def build_card(result: TrainResult, settings: Settings) -> dict[str, Any]:
+def build_card(
+    result: TrainResult,
+    settings: Settings,
+    *,
+    fingerprint: str,
+    latest_forecast: LatestForecast,
+) -> ModelCard:
     """Everything a reviewer needs to judge the model, minus what the saver adds (version)."""
     report = read_json(settings.cleaning_report_path) or {}
-    return {
-        "trained_at": datetime.now(UTC).isoformat(),
-        "data": {
-            "source": report.get("source", "unknown"),
-            "synthetic": bool(report.get("synthetic", False)),
-            "first_date": report.get("first_date"),
-            "last_date": report.get("last_date"),
-            "rows": report.get("rows_out"),
-            "cleaned_sha256": sha256_file(settings.cleaned_path),
-        },
-        "feature_names": list(result.model.feature_names),
-        "targets": dict(TARGETS),
-        "horizon": settings.horizon,
-        "hyperparameters": result.hyperparameters,
+    return ModelCard(
+        trained_at=datetime.now(UTC).isoformat(),
+        data=DataSection(
+            source=report.get("source", "unknown"),
+            synthetic=bool(report.get("synthetic", False)),
+            first_date=report.get("first_date"),
+            last_date=report.get("last_date"),
+            rows=report.get("rows_out"),
+            cleaned_sha256=sha256_file(settings.cleaned_path),
+        ),
+        feature_names=list(result.model.feature_names),
+        targets=dict(TARGETS),
+        horizon=settings.horizon,
+        hyperparameters=result.hyperparameters,
         # Per-block coefficients stay in the hyperparameters; the card keeps every metric.
-        "metrics": {k: v for k, v in result.metrics.items() if k != "blocks"},
-        "train_seconds": round(result.seconds, 2),
-    }
+        metrics=Metrics.model_validate({k: v for k, v in result.metrics.items() if k != "blocks"}),
+        train_seconds=round(result.seconds, 2),
+        fingerprint=fingerprint,
+        latest_forecast=latest_forecast,
+    )
 
 
-def latest_forecast(model: Any, table: pl.DataFrame) -> dict[str, Any]:
+def latest_forecast(model: Any, table: pl.DataFrame) -> LatestForecast:
     """The forecast from the last cleaned row, for run summaries that should not load models."""
     from volpred.model.final import predict_table
 
     last = predict_table(model, table).tail(1).row(0, named=True)
-    return {k: (str(v) if k == "date" else float(v)) for k, v in last.items()}
+    return LatestForecast(**{k: (str(v) if k == "date" else float(v)) for k, v in last.items()})
 
 
 def train_candidate(settings: Settings) -> dict[str, Any]:
@@ -83,19 +91,21 @@ def train_candidate(settings: Settings) -> dict[str, Any]:
     # skops names arrays by object id, so equal models differ in bytes; training is
     # deterministic, so what it was trained from identifies a model instead.
     fingerprint = cachekeys.stage_key("train", settings, settings.cleaned_parquet_path)
-    card = build_card(result, settings) | {
-        "fingerprint": fingerprint,
-        "latest_forecast": latest_forecast(result.model, table),
-    }
+    card = build_card(
+        result,
+        settings,
+        fingerprint=fingerprint,
+        latest_forecast=latest_forecast(result.model, table),
+    )
     data = store.dumps(result.model)
     # The card last, with the hashes of the files written before it: a run killed between
     # the writes leaves a card that does not match, which `promote` refuses.
     atomic_write_bytes(folder / MODEL, data)
     atomic_write_parquet(folder / PREDICTIONS, result.predictions)
-    card["candidate_files"] = {MODEL: sha256_file(folder / MODEL)} | {
-        PREDICTIONS: sha256_file(folder / PREDICTIONS)
-    }
-    atomic_write_json(folder / CARD, card)
+    card = card.with_candidate_files(
+        {MODEL: sha256_file(folder / MODEL), PREDICTIONS: sha256_file(folder / PREDICTIONS)}
+    )
+    atomic_write_text(folder / CARD, card.to_json())
     return {
         "dir": str(folder),
         "headline": result.metrics.get("headline", {}),
@@ -104,57 +114,11 @@ def train_candidate(settings: Settings) -> dict[str, Any]:
     }
 
 
-@dataclass
-class Comparison:
-    not_worse: bool
-    rows: list[dict[str, Any]]  # metric, current, candidate, better ("lower"/"higher")
-
-    def as_markdown(self) -> str:
-        lines = ["| metric | served | candidate | better |", "|---|---|---|---|"]
-        for r in self.rows:
-            lines.append(
-                f"| {r['metric']} | {r['current']:.5g} | {r['candidate']:.5g} | {r['better']} |"
-            )
-        return "\n".join(lines)
-
-
-#: The headline out-of-sample metrics a new model must not worsen, and which way is better.
-PROMOTION_METRICS = [
-    (("vol", "selected", "rmse"), "lower"),
-    (("vol", "selected", "qlike"), "lower"),
-    (("ret", "selected", "oos_r2_hist_mean"), "higher"),
-]
-#: Relative slack: walk-forward numbers move a little when a few new days are added.
-PROMOTION_TOLERANCE = 0.01
-
-
-def _metric(card: dict[str, Any], path: tuple[str, ...]) -> float | None:
-    node: Any = card.get("metrics", {}).get("headline", {}).get("overall", {})
-    for key in path:
-        node = node.get(key) if isinstance(node, dict) else None
-    return float(node) if isinstance(node, int | float) else None
-
-
-def compare(current: dict[str, Any], candidate: dict[str, Any]) -> Comparison:
-    rows, not_worse = [], True
-    for path, better in PROMOTION_METRICS:
-        old, new = _metric(current, path), _metric(candidate, path)
-        if old is None or new is None:
-            continue
-        slack = PROMOTION_TOLERANCE * max(abs(old), 1e-12)
-        ok = new <= old + slack if better == "lower" else new >= old - slack
-        not_worse &= ok
-        rows.append(
-            {"metric": ".".join(path), "current": old, "candidate": new, "better": better, "ok": ok}
-        )
-    return Comparison(not_worse, rows)
-
-
-def candidate_card(settings: Settings) -> dict[str, Any]:
+def candidate_card(settings: Settings) -> ModelCard:
     return store.read_card(candidate_dir(settings) / CARD)
 
 
-def served_card(settings: Settings) -> dict[str, Any] | None:
+def served_card(settings: Settings) -> ModelCard | None:
     """The served model's card, or None when nothing (loadable) is served yet."""
     try:
         version = store.latest_version(settings.artifacts_dir)
@@ -169,7 +133,7 @@ def promote(settings: Settings) -> store.SavedModel:
     card = store.read_card(folder / CARD)
     data = (folder / MODEL).read_bytes()
     extra = {store.PREDICTIONS_FILE: (folder / PREDICTIONS).read_bytes()}
-    expected = card.pop("candidate_files", {})
+    expected = card.candidate_files
     for name, content in ((MODEL, data), (PREDICTIONS, extra[store.PREDICTIONS_FILE])):
         if expected.get(name) != store.sha256_bytes(content):
             raise store.ModelLoadError(

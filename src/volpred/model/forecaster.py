@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from volpred.config import Settings
+from volpred.model.card import ModelCard
 from volpred.model.final import GARCH_DEFAULT_INPUTS, VolpredModel, feature_matrix, what_if_rows
 from volpred.model.store import load_version
 
@@ -34,19 +35,19 @@ class PredictionInputError(ValueError):
 @dataclass
 class Forecaster:
     model: VolpredModel
-    card: dict[str, Any]
+    card: ModelCard
     dates: np.ndarray  # datetime64[D], sorted
     X: np.ndarray  # model inputs per cleaned row
     outputs: dict[str, np.ndarray]  # model.predict(X): the forecast for every cleaned row
 
     @property
     def version(self) -> str:
-        return str(self.card["version"])
+        return str(self.card.version)
 
     @property
     def synthetic(self) -> bool:
         """Whether the model was trained on the synthetic sample: every answer says so."""
-        return bool(self.card.get("data", {}).get("synthetic", False))
+        return self.card.data.synthetic
 
     @property
     def latest_date(self) -> date:
@@ -59,7 +60,7 @@ def load_forecaster(
     """Load `version` (default: latest) and precompute its inputs and forecasts for every
     cleaned row (of `table`, default: the cleaned checkpoint)."""
     model, card = load_version(settings.artifacts_dir, version)
-    model.version = card["version"]
+    model.version = card.version
     if table is None:
         table = pl.read_parquet(settings.cleaned_parquet_path)
     table = table.sort("date")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -32,6 +31,8 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
+from volpred.model import card as model_card
+from volpred.model.card import ModelCard
 from volpred.runtime.storage import (
     CheckpointWriteError,
     atomic_write_bytes,
@@ -39,7 +40,6 @@ from volpred.runtime.storage import (
     run_lock,
     sha256_file,
     staged_writes,
-    write_json,
 )
 
 log = logging.getLogger(__name__)
@@ -118,14 +118,14 @@ def dumps(model: Any) -> bytes:
     return data
 
 
-def save_model(model: Any, card: dict[str, Any], artifacts_dir: Path) -> SavedModel:
+def save_model(model: Any, card: ModelCard, artifacts_dir: Path) -> SavedModel:
     """Persist `model` and its card as a new version, then point `latest` at it."""
     return save_bytes(dumps(model), card, artifacts_dir)
 
 
 def save_bytes(
     data: bytes,
-    card: dict[str, Any],
+    card: ModelCard,
     artifacts_dir: Path,
     extra: Mapping[str, bytes] | None = None,
 ) -> SavedModel:
@@ -145,20 +145,20 @@ def save_bytes(
         while (models / version).exists():
             n += 1
             version = f"{base}-{n}"
-        card = card | {
-            "version": version,
-            "saved_at": datetime.now(UTC).isoformat(),
-            "model_file": MODEL_FILE,
-            "model_sha256": sha256_bytes(data),
-            "model_size_bytes": len(data),
-            "library_versions": library_versions(),
-            "extra_files": {name: sha256_bytes(content) for name, content in extra.items()},
-        }
-        card_text = json.dumps(card, indent=2, sort_keys=True, default=str) + "\n"
+        card = card.saved_as(
+            version=version,
+            saved_at=datetime.now(UTC).isoformat(),
+            model_file=MODEL_FILE,
+            model_sha256=sha256_bytes(data),
+            model_size_bytes=len(data),
+            library_versions=library_versions(),
+            extra_files={name: sha256_bytes(content) for name, content in extra.items()},
+        )
+        card_bytes = card.to_json().encode("utf-8")
         staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=models))
         try:
             (staging / MODEL_FILE).write_bytes(data)
-            (staging / CARD_FILE).write_text(card_text, encoding="utf-8")
+            (staging / CARD_FILE).write_bytes(card_bytes)
             for name, content in extra.items():
                 (staging / name).write_bytes(content)
             for f in (MODEL_FILE, CARD_FILE, *extra):
@@ -182,7 +182,7 @@ def save_bytes(
         # between the renames is what `_repair` mends at the next save).
         with staged_writes() as stage:
             stage(artifacts_dir / MODEL_FILE, lambda tmp: tmp.write_bytes(data))
-            stage(artifacts_dir / CARD_FILE, write_json(card))
+            stage(artifacts_dir / CARD_FILE, lambda tmp: tmp.write_bytes(card_bytes))
             stage(artifacts_dir / LATEST, lambda tmp: tmp.write_text(version + "\n"))
     saved = SavedModel(
         version=version,
@@ -190,7 +190,7 @@ def save_bytes(
         card_path=artifacts_dir / CARD_FILE,
         version_dir=models / version,
         size_bytes=len(data),
-        sha256=card["model_sha256"],
+        sha256=sha256_bytes(data),
     )
     log.info(
         "save_model: version %s -> %s (%d bytes) in %.2f s",
@@ -231,7 +231,7 @@ def _repair(artifacts_dir: Path) -> None:
     except ModelLoadError:
         return  # nothing sound to copy from; loading `latest` names the problem
     model_copy = artifacts_dir / MODEL_FILE
-    in_step = model_copy.is_file() and sha256_file(model_copy) == served.get("model_sha256")
+    in_step = model_copy.is_file() and sha256_file(model_copy) == served.model_sha256
     if copy.get("version") != version or not in_step:
         log.warning("save_model: bringing the top-level copies up to version %s", version)
         atomic_write_bytes(artifacts_dir / MODEL_FILE, (folder / MODEL_FILE).read_bytes())
@@ -260,11 +260,13 @@ def version_dir(artifacts_dir: Path, version: str | None = None) -> Path:
     return artifacts_dir / "models" / (version or latest_version(artifacts_dir))
 
 
-def read_card(path: Path) -> dict[str, Any]:
+def read_card(path: Path) -> ModelCard:
+    """The card at `path`; a ModelLoadError naming the file when it is unreadable, not a card,
+    or of a schema this volpred does not read."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"model card {path} is unreadable: {exc}") from exc
+        return model_card.read_card(path)
+    except model_card.CardError as exc:
+        raise ModelLoadError(str(exc)) from exc
 
 
 def load_file(path: Path, expected_sha256: str | None = None) -> Any:
@@ -288,10 +290,10 @@ def load_file(path: Path, expected_sha256: str | None = None) -> Any:
         raise ModelLoadError(f"model file {path} is not a valid skops file: {exc}") from exc
 
 
-def load_version(artifacts_dir: Path, version: str | None = None) -> tuple[Any, dict[str, Any]]:
+def load_version(artifacts_dir: Path, version: str | None = None) -> tuple[Any, ModelCard]:
     """The model and card of `version` (default: `latest`), verified against each other."""
     version = version or latest_version(artifacts_dir)
     folder = artifacts_dir / "models" / version
     card = read_card(folder / CARD_FILE)
-    model = load_file(folder / MODEL_FILE, card.get("model_sha256"))
+    model = load_file(folder / MODEL_FILE, card.model_sha256)
     return model, card

@@ -1,7 +1,7 @@
 """Plotly figure builders shared by the API (`/plot`), the dashboard and the PDF report.
 
-Pure functions: polars frames (the cleaned table, the walk-forward predictions) and dicts (a
-model card) in, `go.Figure` out. No file reading and no image export here (that is
+Pure functions: polars frames (the cleaned table, the walk-forward predictions) and a model
+card (or a forecast record) in, `go.Figure` out. No file reading and no image export here (that is
 `figure_export`), so every consumer draws the same picture from the same data.
 
 Figures are served as JSON to browsers and exported as SVG for the report, so they stay light:
@@ -21,6 +21,8 @@ import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
+
+from volpred.model.card import LatestForecast, ModelCard
 
 #: Most points per trace: a 36-year daily history (~9,000 rows) keeps about one in six.
 MAX_POINTS = 1500
@@ -280,12 +282,15 @@ def _evaluated(oos: pl.DataFrame, start: date | None, end: date | None) -> pl.Da
 def forecast(
     oos: pl.DataFrame,
     *,
-    latest: Mapping[str, Any] | None = None,
+    latest: LatestForecast | Mapping[str, Any] | None = None,
     start: date | None = None,
     end: date | None = None,
 ) -> go.Figure:
     """Walk-forward predicted vol with its band against the realized forward vol, and the
-    same for the 21-day return; `latest` (a card's `latest_forecast`) is marked with its band."""
+    same for the 21-day return; `latest` (a card's `latest_forecast`, or a forecast record with
+    the same keys, as the API answers) is marked with its band."""
+    if isinstance(latest, LatestForecast):
+        latest = latest.model_dump()
     data = thin(_evaluated(oos, start, end), peaks=["target_vol", "target_ret"])
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.6, 0.4]
@@ -510,16 +515,14 @@ def coverage_by_year(oos: pl.DataFrame, *, level: float = 0.8) -> go.Figure:
     return _finish(fig, "Prediction band coverage by year", 340)
 
 
-def metrics_by_year(
-    card: Mapping[str, Any], *, metric: str = "qlike", benchmark: str = "har"
-) -> go.Figure:
+def metrics_by_year(card: ModelCard, *, metric: str = "qlike", benchmark: str = "har") -> go.Figure:
     """The selected vol model's `metric` per year against `benchmark`'s, from a model card's
     `metrics.by_year` (lower is better for qlike and rmse)."""
-    by_year = card.get("metrics", {}).get("by_year", {})
+    by_year = card.metrics.by_year
     years = sorted(by_year)
     fig = go.Figure()
     for name, color in (("selected", COLORS["predicted"]), (benchmark, COLORS["benchmark"])):
-        values = [by_year[y].get("vol", {}).get(name, {}).get(metric) for y in years]
+        values = [by_year[y].scores("vol", name).get(metric) for y in years]
         label = "Selected model" if name == "selected" else name.upper()
         fig.add_trace(
             go.Bar(

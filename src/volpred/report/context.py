@@ -16,8 +16,9 @@ from typing import Any
 
 import polars as pl
 
+from volpred.model.card import Metrics, PeriodMetrics
 from volpred.report import numbers
-from volpred.report.inputs import ReportInputs
+from volpred.report.inputs import ReportError, ReportInputs
 
 #: Vol models in table order (selected first, candidates, then benchmarks) and their labels.
 VOL_MODELS: dict[str, str] = {
@@ -90,6 +91,7 @@ class Finding:
 
 
 def _get(node: Any, *path: str) -> Any:
+    """A value deep in the card's plain-dict parts (scores, hyperparameters), None if absent."""
     for key in path:
         if not isinstance(node, dict):
             return None
@@ -99,8 +101,8 @@ def _get(node: Any, *path: str) -> Any:
 
 def _interval_level(inputs: ReportInputs, default: float) -> float:
     card = inputs.card
-    level = _get(card, "metrics", "final_model", "interval_level")
-    level = level or _get(card, "hyperparameters", "walkforward", "interval_level")
+    level = card.metrics.final_model.interval_level
+    level = level or _get(card.hyperparameters, "walkforward", "interval_level")
     return float(level or default)
 
 
@@ -110,19 +112,19 @@ def _interval_level(inputs: ReportInputs, default: float) -> float:
 def title_block(
     inputs: ReportInputs, run_id: str, generated_at: datetime, level: float
 ) -> dict[str, Any]:
-    data = inputs.card.get("data", {})
+    data = inputs.card.data
     uris = inputs.raw_meta.get("uris") or []
     return {
         "run_id": run_id,
         "generated_at": generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "source": str(data.get("source", inputs.cleaning.get("source", "unknown"))),
+        "source": data.source,
         "source_uri": ", ".join(str(u) for u in uris),
-        "first_date": str(data.get("first_date") or inputs.cleaning.get("first_date")),
-        "last_date": str(data.get("last_date") or inputs.cleaning.get("last_date")),
-        "rows": numbers.count(data.get("rows") or inputs.table.height),
+        "first_date": str(data.first_date or inputs.cleaning.get("first_date")),
+        "last_date": str(data.last_date or inputs.cleaning.get("last_date")),
+        "rows": numbers.count(data.rows or inputs.table.height),
         "version": inputs.version,
-        "trained_at": str(inputs.card.get("trained_at", ""))[:16].replace("T", " "),
-        "horizon": int(inputs.card.get("horizon", 21)),
+        "trained_at": inputs.card.trained_at[:16].replace("T", " "),
+        "horizon": inputs.card.horizon,
         "level_pct": f"{level * 100:.0f}%",
         "synthetic": inputs.synthetic,
         "notes": list(inputs.raw_meta.get("notes") or []),
@@ -133,38 +135,36 @@ def title_block(
 
 
 def latest_forecast(inputs: ReportInputs) -> dict[str, str]:
-    f = inputs.card["latest_forecast"]
-    close = inputs.table.filter(pl.col("date").cast(pl.Utf8) == str(f["date"]))["spx_close"]
+    f = inputs.card.latest_forecast
+    if f is None:
+        raise ReportError(f"the model card of version {inputs.version} has no latest_forecast")
+    close = inputs.table.filter(pl.col("date").cast(pl.Utf8) == f.date)["spx_close"]
     if close.is_empty():
         close = inputs.table["spx_close"].tail(1)
     last = float(close[0])
     return {
-        "date": str(f["date"]),
-        "vol": numbers.pct(f["vol"], 2),
-        "vol_lo": numbers.pct(f["vol_lo"], 2),
-        "vol_hi": numbers.pct(f["vol_hi"], 2),
-        "ret": numbers.pct(f["ret"], 2),
-        "ret_lo": numbers.pct(f["ret_lo"], 2),
-        "ret_hi": numbers.pct(f["ret_hi"], 2),
+        "date": f.date,
+        "vol": numbers.pct(f.vol, 2),
+        "vol_lo": numbers.pct(f.vol_lo, 2),
+        "vol_hi": numbers.pct(f.vol_hi, 2),
+        "ret": numbers.pct(f.ret, 2),
+        "ret_lo": numbers.pct(f.ret_lo, 2),
+        "ret_hi": numbers.pct(f.ret_hi, 2),
         "spx_last": numbers.level(last),
-        "spx_lo": numbers.level(last * _exp(f["ret_lo"])),
-        "spx_hi": numbers.level(last * _exp(f["ret_hi"])),
+        "spx_lo": numbers.level(last * math.exp(f.ret_lo)),
+        "spx_hi": numbers.level(last * math.exp(f.ret_hi)),
     }
-
-
-def _exp(x: float) -> float:
-    return math.exp(float(x))
 
 
 def summary_findings(inputs: ReportInputs, level: float) -> list[Finding]:
     """The executive summary's verdicts, each computed from the card or the cleaning report."""
     out: list[Finding] = []
-    overall = _get(inputs.card, "metrics", "overall") or {}
-    vol = overall.get("vol", {})
-    sel = vol.get("selected", {})
-    har = vol.get("har", {})
-    n = overall.get("n")
-    period = f"{overall.get('first')} to {overall.get('last')}"
+    overall = inputs.card.metrics.overall
+    vol = overall.vol
+    sel = overall.scores("vol", "selected")
+    har = overall.scores("vol", "har")
+    n = overall.n
+    period = f"{overall.first} to {overall.last}"
     if sel and har:
         better = sel["qlike"] < har["qlike"]
         p = _get(sel, "dm_qlike", "p")
@@ -202,8 +202,8 @@ def summary_findings(inputs: ReportInputs, level: float) -> list[Finding]:
             out.append(
                 Finding("No vol benchmark beats the selected model on QLIKE or RMSE.", "good")
             )
-    per_year = _get(inputs.card, "metrics", "per_year_selected_vs_har") or {}
-    lost = sorted(y for y, v in per_year.items() if v.get("qlike_change", 0) > 0)
+    per_year = inputs.card.metrics.per_year_selected_vs_har
+    lost = sorted(y for y, v in per_year.items() if (v.qlike_change or 0) > 0)
     if per_year:
         out.append(
             Finding(
@@ -212,7 +212,7 @@ def summary_findings(inputs: ReportInputs, level: float) -> list[Finding]:
                 "warn" if lost else "good",
             )
         )
-    ret = overall.get("ret", {}).get("selected", {})
+    ret = overall.scores("ret", "selected")
     if ret:
         r2 = _get(ret, "oos_r2", "hist_mean")
         positive = r2 is not None and r2 > 0
@@ -230,9 +230,9 @@ def summary_findings(inputs: ReportInputs, level: float) -> list[Finding]:
                 "good" if positive else "warn",
             )
         )
-    intervals = overall.get("intervals", {})
+    intervals = overall.intervals
     for key, label in (("vol_coverage", "vol"), ("ret_coverage", "return")):
-        cov = intervals.get(key)
+        cov = getattr(intervals, key) if intervals else None
         if cov is None:
             continue
         off = abs(cov - level) > COVERAGE_TOLERANCE
@@ -386,10 +386,10 @@ def market_facts(table: pl.DataFrame) -> list[tuple[str, str]]:
 # ----------------------------------------------------------------------------- model
 
 
-def vol_metrics_table(sample: dict[str, Any], name: str, caption: str) -> Table:
-    vol = sample.get("vol", {})
+def vol_metrics_table(sample: PeriodMetrics, name: str, caption: str) -> Table:
+    vol = sample.vol
     order = [m for m in VOL_MODELS if m in vol] + sorted(set(vol) - set(VOL_MODELS))
-    sel = vol.get("selected", {})
+    sel = sample.scores("vol", "selected")
     rows, classes = [], []
     for m in order:
         v = vol[m]
@@ -418,8 +418,8 @@ def vol_metrics_table(sample: dict[str, Any], name: str, caption: str) -> Table:
     )
 
 
-def ret_metrics_table(sample: dict[str, Any], name: str, caption: str) -> Table:
-    ret = sample.get("ret", {})
+def ret_metrics_table(sample: PeriodMetrics, name: str, caption: str) -> Table:
+    ret = sample.ret
     order = [m for m in RET_MODELS if m in ret] + sorted(set(ret) - set(RET_MODELS))
     rows, classes = [], []
     for m in order:
@@ -458,19 +458,19 @@ def ret_metrics_table(sample: dict[str, Any], name: str, caption: str) -> Table:
     )
 
 
-def interval_table(metrics: dict[str, Any], level: float) -> Table:
+def interval_table(metrics: Metrics, level: float) -> Table:
     rows = []
-    for key, label in (("overall", "All out-of-sample"), ("from_2010", "From 2010")):
-        iv = _get(metrics, key, "intervals")
-        if not iv:
+    for period, label in ((metrics.overall, "All out-of-sample"), (metrics.from_2010, "From 2010")):
+        iv = period.intervals if period else None
+        if iv is None:
             continue
         rows.append(
             [
                 label,
-                numbers.pct(iv.get("vol_coverage")),
-                numbers.pct(iv.get("vol_mean_width"), 2),
-                numbers.pct(iv.get("ret_coverage")),
-                numbers.pct(iv.get("ret_mean_width"), 2),
+                numbers.pct(iv.vol_coverage),
+                numbers.pct(iv.vol_mean_width, 2),
+                numbers.pct(iv.ret_coverage),
+                numbers.pct(iv.ret_mean_width, 2),
             ]
         )
     return Table(
@@ -481,24 +481,25 @@ def interval_table(metrics: dict[str, Any], level: float) -> Table:
     )
 
 
-def by_year_table(metrics: dict[str, Any]) -> Table:
-    by_year = metrics.get("by_year", {})
+def by_year_table(metrics: Metrics) -> Table:
+    by_year = metrics.by_year
     rows, classes = [], []
     for year in sorted(by_year):
         s = by_year[year]
-        sel, har = _get(s, "vol", "selected") or {}, _get(s, "vol", "har") or {}
-        change = _get(metrics, "per_year_selected_vs_har", year, "qlike_change")
+        sel, har = s.scores("vol", "selected"), s.scores("vol", "har")
+        against = metrics.per_year_selected_vs_har.get(year)
+        change = against.qlike_change if against else None
         rows.append(
             [
                 year,
-                numbers.count(s.get("n")),
+                numbers.count(s.n),
                 numbers.num(sel.get("rmse")),
                 numbers.num(har.get("rmse")),
                 numbers.num(sel.get("qlike")),
                 numbers.num(har.get("qlike")),
                 numbers.signed_pct(change),
-                numbers.num(_get(s, "ret", "selected", "oos_r2", "hist_mean")),
-                numbers.pct(_get(s, "intervals", "vol_coverage")),
+                numbers.num(_get(s.scores("ret", "selected"), "oos_r2", "hist_mean")),
+                numbers.pct(s.intervals.vol_coverage if s.intervals else None),
             ]
         )
         classes.append("worse" if change is not None and change > 0 else "")
@@ -526,12 +527,13 @@ def by_year_table(metrics: dict[str, Any]) -> Table:
 
 
 def method(inputs: ReportInputs, level: float) -> dict[str, str]:
-    wf = _get(inputs.card, "hyperparameters", "walkforward") or {}
-    overall = _get(inputs.card, "metrics", "overall") or {}
-    final = _get(inputs.card, "metrics", "final_model") or {}
-    choice = _get(final, "choice") or _get(inputs.card, "hyperparameters", "final") or {}
+    card = inputs.card
+    wf = _get(card.hyperparameters, "walkforward") or {}
+    overall = card.metrics.overall
+    final = card.metrics.final_model
+    choice = final.choice or _get(card.hyperparameters, "final") or {}
     return {
-        "horizon": str(inputs.card.get("horizon", wf.get("horizon", "n/a"))),
+        "horizon": str(card.horizon),
         "refit_every": str(wf.get("refit_every", "n/a")),
         "gap": str(wf.get("gap", "n/a")),
         "min_train_years": f"{wf.get('min_train_years', 'n/a'):g}"
@@ -540,14 +542,14 @@ def method(inputs: ReportInputs, level: float) -> dict[str, str]:
         "selection_years": f"{wf.get('selection_years'):g}"
         if isinstance(wf.get("selection_years"), (int, float))
         else "n/a",
-        "oos_first": str(overall.get("first")),
-        "oos_last": str(overall.get("last")),
-        "oos_n": numbers.count(overall.get("n")),
+        "oos_first": str(overall.first),
+        "oos_last": str(overall.last),
+        "oos_n": numbers.count(overall.n),
         "level": f"{level:.0%}",
         "vol_choice": str(choice.get("vol", "n/a")),
         "ret_choice": str(choice.get("ret", "n/a")),
-        "train_start": str(final.get("train_start", inputs.card.get("data", {}).get("first_date"))),
-        "train_end": str(final.get("train_end", "n/a")),
+        "train_start": str(final.train_start or card.data.first_date),
+        "train_end": str(final.train_end or "n/a"),
     }
 
 
@@ -564,15 +566,15 @@ def build_context(
 ) -> tuple[dict[str, Any], list[Table]]:
     """The template context and the tables it shows (their names go to the log)."""
     level = _interval_level(inputs, default_level)
-    metrics = _get(inputs.card, "metrics") or {}
+    metrics = inputs.card.metrics
     tables = [
         summary_stats(inputs.table),
         cleaning_table(inputs.cleaning),
         vol_metrics_table(
-            metrics.get("overall", {}), "vol_metrics", "Walk-forward metrics, 21-day realized vol"
+            metrics.overall, "vol_metrics", "Walk-forward metrics, 21-day realized vol"
         ),
         ret_metrics_table(
-            metrics.get("overall", {}), "ret_metrics", "Walk-forward metrics, 21-day log return"
+            metrics.overall, "ret_metrics", "Walk-forward metrics, 21-day log return"
         ),
         interval_table(metrics, level),
         by_year_table(metrics),

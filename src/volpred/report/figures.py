@@ -36,7 +36,7 @@ class FigureDef:
 
 
 def _level(inputs: ReportInputs, default: float) -> float:
-    level = inputs.card.get("metrics", {}).get("final_model", {}).get("interval_level")
+    level = inputs.card.metrics.final_model.interval_level
     return float(level or default)
 
 
@@ -62,7 +62,7 @@ FIGURES: list[FigureDef] = [
         "model",
         "Walk-forward forecasts of 21-day vol and return with their prediction bands against "
         "what was realized; the diamond is the latest forecast with its band.",
-        lambda i, lv: charts.forecast(i.oos, latest=i.card.get("latest_forecast")),
+        lambda i, lv: charts.forecast(i.oos, latest=i.card.latest_forecast),
     ),
     FigureDef(
         "predicted_vs_realized",
@@ -81,7 +81,7 @@ FIGURES: list[FigureDef] = [
         "model",
         "Autocorrelation of the vol residuals. Consecutive 21-day targets overlap, so lags "
         "below the horizon are correlated by construction.",
-        lambda i, lv: charts.residual_acf(i.oos, horizon=int(i.card.get("horizon", 21))),
+        lambda i, lv: charts.residual_acf(i.oos, horizon=i.card.horizon),
     ),
     FigureDef(
         "coverage_by_year",

@@ -15,6 +15,7 @@ import polars as pl
 
 from volpred.config import Settings
 from volpred.model import store
+from volpred.model.card import ModelCard
 from volpred.runtime.storage import read_json
 
 
@@ -24,7 +25,7 @@ class ReportError(RuntimeError):
 
 @dataclass(frozen=True)
 class ReportInputs:
-    card: dict[str, Any]
+    card: ModelCard
     version_dir: Path
     oos: pl.DataFrame  # walk-forward out-of-sample predictions of the served version
     table: pl.DataFrame  # cleaned data with features and targets, sorted by date
@@ -33,15 +34,15 @@ class ReportInputs:
 
     @property
     def version(self) -> str:
-        return str(self.card.get("version", self.version_dir.name))
+        return self.card.version or self.version_dir.name
 
     @property
     def synthetic(self) -> bool:
         """Synthetic when any source says so: the card, the cleaning report or the raw meta."""
-        data = self.card.get("data", {})
+        data = self.card.data
         return (
-            bool(data.get("synthetic"))
-            or data.get("source") == "sample"
+            data.synthetic
+            or data.source == "sample"
             or bool(self.cleaning.get("synthetic"))
             or self.cleaning.get("source") == "sample"
         )
@@ -61,7 +62,7 @@ def load_inputs(settings: Settings) -> ReportInputs:
             f"{oos_path} is missing: the served version {folder.name} predates walk-forward "
             "predictions; run `volpred train --force` to serve a model that has them"
         )
-    if "latest_forecast" not in card:
+    if card.latest_forecast is None:
         raise ReportError(
             f"the served model card {folder / store.CARD_FILE} has no latest_forecast: "
             "run `volpred train --force`"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import orjson
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
@@ -32,13 +33,30 @@ def test_health_and_ready(client, served):
     assert client.get("/health").get_json() == {"status": "ok"}
     ready = client.get("/ready").get_json()
     card = candidate.served_card(served)
-    assert ready["ready"] is True and ready["model_version"] == card["version"]
+    assert ready["ready"] is True and ready["model_version"] == card.version
     assert ready["data_as_of"] == "2025-12-31" and ready["synthetic_data"] is True
     assert ready["reload_error"] is None
 
 
 def test_model_card(client, served):
-    assert client.get("/model").get_json() == candidate.served_card(served)
+    """The card's JSON as saved, with its schema version."""
+    version = candidate.served_card(served).version
+    saved = json.loads((served.artifacts_dir / "models" / version / "model_card.json").read_text())
+    answer = client.get("/model")
+    assert answer.get_json() == saved and saved["schema_version"] == "1.0"
+
+
+def test_a_card_saved_before_schema_versions_is_served_as_saved_plus_its_version(served, tmp_path):
+    settings = copy_served(served, tmp_path)
+    path = store.version_dir(settings.artifacts_dir) / store.CARD_FILE
+    old = json.loads(path.read_text())
+    del old["schema_version"]
+    path.write_text(json.dumps(old, indent=2, sort_keys=True) + "\n")
+    body = create_app(settings).test_client().get("/model").get_data()
+    # byte for byte what the API sent before cards had a version (keys in the file's order,
+    # sorted), plus the version
+    sorted_as_saved = json.loads(json.dumps(old | {"schema_version": "1.0"}, sort_keys=True))
+    assert body == orjson.dumps(sorted_as_saved)
 
 
 def test_predict_latest_by_get_and_post_equal_predict(client, forecaster):

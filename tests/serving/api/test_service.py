@@ -41,7 +41,7 @@ def live(served, tmp_path_factory):
 
 def test_started_by_the_task_function_with_marker(live):
     settings, status = live
-    assert status.model_version == candidate.served_card(settings)["version"]
+    assert status.model_version == candidate.served_card(settings).version
     marker = dict(
         line.split(": ", 1) for line in (settings.run_dir / MARKER).read_text().splitlines()
     )

@@ -45,7 +45,7 @@ def render(
     if kind == "history":
         fig = charts.history(current.table, start=start, end=end)
     elif kind == "forecast":
-        latest = current.forecaster.card.get("latest_forecast")
+        latest = current.forecaster.card.latest_forecast
         fig = charts.forecast(current.oos, latest=latest, start=start, end=end)
     else:
         fig = charts.residuals(current.oos, start=start, end=end)

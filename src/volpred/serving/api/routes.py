@@ -21,6 +21,7 @@ from flask.views import MethodView
 from pydantic import BaseModel, ValidationError
 
 from volpred.config import Settings
+from volpred.model.card import ModelCard
 from volpred.serving.api import plots, prometheus
 from volpred.serving.api.errors import HttpError, invalid_request, json_response
 from volpred.serving.api.forecasts import forecasts
@@ -30,7 +31,6 @@ from volpred.serving.api.schemas import (
     DataQuality,
     DateRange,
     Health,
-    ModelCard,
     PlotQuery,
     PredictQuery,
     PredictRequest,
@@ -121,7 +121,7 @@ def ready() -> Response:
 @operation(protected=True, answers={200: (ModelCard, "the model card")}, errors=[503])
 def model() -> Response:
     """The served model's card (metrics, hyperparameters, data)"""
-    return json_response(_snapshot().forecaster.card)
+    return json_response(_snapshot().forecaster.card.to_dict())
 
 
 def _answer(rows: list[PredictRow], batch: bool = False) -> Response:

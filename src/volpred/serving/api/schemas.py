@@ -17,7 +17,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    RootModel,
     create_model,
     field_validator,
     model_validator,
@@ -262,10 +261,6 @@ class Ready(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
-
-
-class ModelCard(RootModel[dict[str, Any]]):
-    """The served model's card: metrics, hyperparameters, data."""
 
 
 class DataQuality(BaseModel):

@@ -1,0 +1,104 @@
+"""What a flow run shows in the Prefect UI, as strings and table rows.
+
+Kept apart from the flow so that the wording and the number formats are tested without a
+Prefect server; the flow only hands these to `create_markdown_artifact` and friends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from volpred.model.card import Headline, ModelCard
+from volpred.model.promotion import PromotionDecision
+
+
+def pct(x: float, digits: int = 1) -> str:
+    """A decimal as a percentage without the sign: 0.1398 -> "14.0"."""
+    return f"{100 * x:.{digits}f}"
+
+
+def signed_pct(x: float, digits: int = 2) -> str:
+    """A log return as a signed percentage: 0.0057 -> "+0.57"."""
+    return f"{100 * x:+.{digits}f}"
+
+
+def metrics_rows(headline: Headline) -> list[dict[str, Any]]:
+    """One row per target and model of the overall out-of-sample headline (missing scores
+    left out, so the UI table shows blanks rather than "None")."""
+    overall = headline.overall
+    return [
+        {"target": target, "model": name, **{k: v for k, v in m.items() if v is not None}}
+        for target, models in (("vol", overall.vol), ("ret", overall.ret))
+        for name, m in models.items()
+    ]
+
+
+def metrics_description(headline: Headline) -> str:
+    return f"Out-of-sample metrics, {headline.overall.first} .. {headline.overall.last}"
+
+
+def forecast_line(card: ModelCard | None) -> str:
+    """The served model's latest forecast as one markdown bullet; "" when it has none."""
+    f = card.latest_forecast if card else None
+    if card is None or f is None:
+        return ""
+    return (
+        f"- latest forecast (as of {f.date}, next {card.horizon} trading days): "
+        f"volatility {pct(f.vol)}% (80% band {pct(f.vol_lo)}-{pct(f.vol_hi)}%), "
+        f"log return {signed_pct(f.ret)}% ({signed_pct(f.ret_lo)} to {signed_pct(f.ret_hi)}%)\n"
+    )
+
+
+def links(
+    api: dict[str, Any] | None, dashboard: dict[str, Any] | None, analysis: dict[str, Any] | None
+) -> list[str]:
+    """Where to look next: one bullet per service started and for the report written."""
+    out = []
+    if api:
+        out.append(f"- API: [{api['url']}]({api['url']}/docs) serving `{api['model_version']}`\n")
+    if dashboard:
+        out.append(f"- dashboard: [{dashboard['url']}]({dashboard['url']})\n")
+    if analysis:
+        out.append(f"- report: `{analysis['pdf']}` ({analysis['pages']} pages)\n")
+    return out
+
+
+def run_summary(
+    raw: dict[str, Any],
+    cleaned: dict[str, Any],
+    saved: dict[str, Any],
+    served: ModelCard | None,
+    api: dict[str, Any] | None = None,
+    dashboard: dict[str, Any] | None = None,
+    analysis: dict[str, Any] | None = None,
+) -> str:
+    """The run in a few lines: data range and rows, the model served and why, its latest
+    forecast and the links. `raw`, `cleaned`, `saved`... are the tasks' results."""
+    synthetic = " (**synthetic sample data**)" if raw.get("synthetic") else ""
+    return (
+        f"# volpred run\n\n"
+        f"- data: `{raw['source']}`{synthetic}, {raw['first_date']} .. {raw['last_date']}, "
+        f"{raw['rows']} rows ({cleaned['rows_out']} after cleaning)\n"
+        f"- model: version `{saved.get('version')}` ({saved.get('reason')})\n"
+        + forecast_line(served)
+        + "".join(links(api, dashboard, analysis))
+    )
+
+
+def comparison_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| metric | served | candidate | better |", "|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['metric']} | {r['current']:.5g} | {r['candidate']:.5g} | {r['better']} |"
+        )
+    return "\n".join(lines)
+
+
+def approval_request(decision: PromotionDecision, timeout_s: float) -> str:
+    """The analyst's form: why they are asked, both models' metrics, and what silence means."""
+    return (
+        f"**Promote the new model?** ({decision.reason}; "
+        f"served version {decision.served_version})\n\n"
+        + comparison_table(decision.rows)
+        + f"\n\nNo answer within {timeout_s:.0f} s keeps the current model."
+    )

@@ -5,7 +5,7 @@ endpoint, then a sustained mixed run that must see zero non-2xx answers.
     python benchmarks/api_load.py --duration 10 --connections 16 --sustained 60
 
 The API is started on a free port from the configured (or given) folders and stopped after.
-Goals (issue 5, 2 cores): /predict one row >= 60% of /health's requests/s; p99 < 20 ms at 16
+Goals (2 cores): /predict one row >= 60% of /health's requests/s; p99 < 20 ms at 16
 connections; zero non-2xx in the sustained run.
 """
 

@@ -31,7 +31,7 @@ def settings_for(root: Path) -> Settings:
 
 
 def assert_artifacts_consistent(artifacts_dir: Path) -> int:
-    """Every version folder complete and matching its card; `latest` loads; the plan's copies
+    """Every version folder complete and matching its card; `latest` loads; the top-level copies
     equal the latest version. Returns the number of versions."""
     versions = sorted(p for p in (artifacts_dir / "models").iterdir() if not p.name.startswith("."))
     for folder in versions:
@@ -41,8 +41,9 @@ def assert_artifacts_consistent(artifacts_dir: Path) -> int:
         for name, sha in card.get("extra_files", {}).items():
             assert sha256_file(folder / name) == sha
     store.load_version(artifacts_dir)
-    # The plan's copies: complete files, each of a saved version (after a kill, possibly the
-    # one before `latest`; `store.repair`, run by every save, brings them up).
+    # The top-level copies (docs/specification.md, section 3): complete files, each of a saved
+    # version (after a kill, possibly the one before `latest`; `store.repair`, run by every save,
+    # brings them up).
     copy = json.loads((artifacts_dir / store.CARD_FILE).read_text())
     assert (artifacts_dir / "models" / copy["version"]).is_dir()
     model_sha = sha256_file(artifacts_dir / store.MODEL_FILE)

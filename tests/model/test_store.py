@@ -142,3 +142,16 @@ def test_repair_when_only_the_model_copy_moved(tmp_path, model):
     store.repair(tmp_path)
     assert first.path.read_bytes() == (first.version_dir / store.MODEL_FILE).read_bytes()
     assert json.loads(first.card_path.read_text())["version"] == first.version
+
+
+def test_a_model_of_another_format_is_refused_on_load_naming_the_fix(tmp_path):
+    from volpred.model.final import MODEL_FORMAT, VolpredModel
+
+    old = VolpredModel(feature_names=["rv21"], horizon=21)  # no `format`: the first layout
+    saved = save_model(old, make_card(), tmp_path)
+    with pytest.raises(
+        ModelLoadError, match=f"model format 1; this volpred reads format {MODEL_FORMAT}"
+    ):
+        load_file(saved.path)
+    with pytest.raises(ModelLoadError, match="train again"):
+        load_version(tmp_path)

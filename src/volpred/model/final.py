@@ -53,6 +53,11 @@ OUTPUT_KEYS = ("ret", "ret_lo", "ret_hi", "vol", "vol_lo", "vol_hi")
 GARCH_DEFAULT_INPUTS = ("rv1", "rv5", "rv21", "rv63")
 
 
+#: The layout of a saved `VolpredModel`'s state; a file of another layout is refused on load
+#: (`store.load_file`) instead of failing at its first forecast.
+MODEL_FORMAT = 2
+
+
 class VolpredModel:
     """Forecasts of the next `horizon` days' log return and realised vol, with 80% bands.
 
@@ -66,6 +71,7 @@ class VolpredModel:
     ret_kind        "hist_mean" | "vrp_ct" | "ridge_ct" | "gbm" | "combo"
     vol_band/ret_band  conformal quantiles of log(vol ratio) / standardised return error
     info            JSON-able description: choice, hyperparameters, training period
+    format          MODEL_FORMAT when fitted
     """
 
     def __init__(self, **state: Any) -> None:
@@ -276,6 +282,7 @@ def fit_final(panel: Panel, result: WalkForwardResult, cfg: WalkForwardConfig) -
         "ret_band_z_q": list(qr),
     }
     return VolpredModel(
+        format=MODEL_FORMAT,
         feature_names=w.names,
         horizon=cfg.horizon,
         level=cfg.interval_level,

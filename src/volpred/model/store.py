@@ -283,11 +283,25 @@ def load_file(path: Path, expected_sha256: str | None = None) -> Any:
     sio = _skops()
     try:
         check_types(sio.get_untrusted_types(data=data), f"model file {path}")
-        return sio.loads(data, trusted=TRUSTED_TYPES)
+        model = sio.loads(data, trusted=TRUSTED_TYPES)
     except ModelLoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - any parse failure means a damaged file
         raise ModelLoadError(f"model file {path} is not a valid skops file: {exc}") from exc
+    check_format(model, path)
+    return model
+
+
+def check_format(model: Any, path: Path) -> None:
+    """Refuse a model whose state another volpred wrote: it would load, then fail to forecast."""
+    from volpred.model.final import MODEL_FORMAT, VolpredModel
+
+    found = getattr(model, "format", 1)
+    if isinstance(model, VolpredModel) and found != MODEL_FORMAT:
+        raise ModelLoadError(
+            f"model file {path} has model format {found}; this volpred reads format "
+            f"{MODEL_FORMAT}: train again (`volpred train`, or `make run`)"
+        )
 
 
 def load_version(artifacts_dir: Path, version: str | None = None) -> tuple[Any, ModelCard]:

@@ -1,7 +1,7 @@
 """SPX daily OHLCV from Stooq's CSV download, read with requests and parsed strictly with polars.
 
 pandas-datareader 0.11 removed its Stooq reader, and since March 2026 Stooq serves data only with
-an API key (pandas-datareader issue 1012); without one it answers with an HTML page asking for
+an API key (pandas-datareader cannot send one); without one it answers with an HTML page asking for
 it. So this is a small reader of our own: the key comes from `Settings.stooq_api_key`, is sent as
 the `apikey` query parameter and is redacted (`apikey=***`) wherever the URL is shown.
 """

@@ -205,6 +205,24 @@ class Settings(BaseSettings):
         return self.data_dir / "raw_market.meta.json"
 
     @cached_property
+    def realized_checkpoint(self) -> Path:
+        """Daily realized measures (`volpred.data.realized.COLUMNS`), written by ingest_data."""
+        return self.data_dir / "realized.parquet"
+
+    @cached_property
+    def realized_meta_path(self) -> Path:
+        return self.data_dir / "realized.meta.json"
+
+    @cached_property
+    def macro_checkpoint(self) -> Path:
+        """Macro observations with their availability dates, written by ingest_data."""
+        return self.data_dir / "macro.parquet"
+
+    @cached_property
+    def macro_meta_path(self) -> Path:
+        return self.data_dir / "macro.meta.json"
+
+    @cached_property
     def cleaned_path(self) -> Path:
         return self.data_dir / "cleaned_data.csv"
 

@@ -22,15 +22,33 @@ from typing import Any, Literal
 import polars as pl
 
 from volpred.config import Settings
-from volpred.data.features import FEATURES, TARGETS, add_features, add_targets
+from volpred.data import macro as macro_data
+from volpred.data.features import (
+    AGE_SOURCES,
+    ASYMMETRY,
+    FEATURES,
+    INTRADAY,
+    REALIZED_INPUTS,
+    TARGETS,
+    add_asymmetry,
+    add_features,
+    add_intraday,
+    add_targets,
+    ages,
+    macro_ages,
+)
 from volpred.data.rawcsv import MAX_EXAMPLES, read_raw_csv, summarize
 from volpred.data.schema import DATE, NUMERIC_COLUMNS, RATES, RAW_COLUMNS, VIX_OHLC
 from volpred.runtime.storage import read_json, staged_writes, write_csv, write_json, write_parquet
 
 log = logging.getLogger(__name__)
 
-#: The cleaned table: the cleaned raw columns, then features, then targets.
-CLEANED_COLUMNS = list(dict.fromkeys([*RAW_COLUMNS, *FEATURES, *TARGETS]))
+#: The cleaned table: the cleaned raw columns, the models' features, the other measured inputs
+#: and their ages, the macro columns (`macro_columns`), then the targets.
+CLEANED_COLUMNS = list(
+    dict.fromkeys([*RAW_COLUMNS, *FEATURES, *ASYMMETRY, *INTRADAY, *AGE_SOURCES, *TARGETS])
+)
+RAW_AGES = {k: v for k, v in AGE_SOURCES.items() if k != "irv_age"}
 Policy = Literal["fail", "drop", "blank", "fix", "note"]
 SPX_BAR = ["spx_open", "spx_high", "spx_low"]
 VIX_BAR = ["vix_open", "vix_high", "vix_low"]
@@ -240,13 +258,64 @@ def null_counts(frame: pl.DataFrame, columns: list[str]) -> dict[str, int]:
     }
 
 
-def build_table(raw: pl.DataFrame, settings: Settings) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """The pure core of clean_data: raw canonical frame -> (cleaned table, report)."""
+def macro_columns(series: list[str]) -> list[str]:
+    """Per macro series: its value, the observation date in use and that observation's age."""
+    return [c for s in series for c in (s.lower(), f"{s.lower()}_obs_date", f"{s.lower()}_age")]
+
+
+def cleaned_columns(series: list[str]) -> list[str]:
+    return [*CLEANED_COLUMNS[: -len(TARGETS)], *macro_columns(series), *TARGETS]
+
+
+def empty_realized() -> pl.DataFrame:
+    schema = {c: pl.Float64 for c in REALIZED_INPUTS} | {"n_bars": pl.Int64}
+    return pl.DataFrame(schema={DATE: pl.Date, **schema})
+
+
+def coverage(
+    table: pl.DataFrame, inputs: dict[str, tuple[str, str | None]]
+) -> dict[str, dict[str, Any]]:
+    """Per input (name -> its value and age columns): first and last date with a value, rows
+    with one, and its age on the last row (trading days since last observed; 0 for an input
+    that every row has): what a reader needs to judge coverage and freshness."""
+    out = {}
+    for name, (column, age) in inputs.items():
+        dates = table.filter(pl.col(column).is_not_null())[DATE]
+        latest = table[age][-1] if age and table.height else 0
+        out[name] = {
+            "first_date": str(dates.min()) if dates.len() else None,
+            "last_date": str(dates.max()) if dates.len() else None,
+            "rows": dates.len(),
+            "age_days": None if latest is None else int(latest),
+        }
+    return out
+
+
+def build_table(
+    raw: pl.DataFrame,
+    settings: Settings,
+    realized: pl.DataFrame | None = None,
+    macro: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The pure core of clean_data: raw canonical frame (+ daily realized measures, + macro
+    observations with their availability dates) -> (cleaned table, report)."""
     nulls_before = null_counts(raw, NUMERIC_COLUMNS)
     valid, findings = validate(raw, settings)
-    filled = fill_gaps(valid, settings.ffill_limit)
-    table = add_targets(add_features(filled), settings.horizon)
-    table = table.select(CLEANED_COLUMNS)
+    filled = fill_gaps(ages(valid, RAW_AGES), settings.ffill_limit)
+    table = add_asymmetry(add_targets(add_features(filled), settings.horizon))
+    table = add_intraday(table, empty_realized() if realized is None else realized)
+    table = ages(table, {"irv_age": AGE_SOURCES["irv_age"]})
+    series = list(settings.macro_series) if macro is not None else []
+    if macro is not None:
+        table = macro_data.join_macro(table, macro, series)
+        table = macro_ages(table, {f"{s.lower()}_age": f"{s.lower()}_obs_date" for s in series})
+    table = table.select(cleaned_columns(series))
+    inputs = {
+        "spx": ("spx_close", None),
+        "vix": ("vix_close", "vix_age"),
+        "treasuries": ("dgs10", "dgs10_age"),
+        "realized": ("irv1", "irv_age"),
+    } | {s: (s.lower(), f"{s.lower()}_age") for s in series}
     report = {
         "rows_in": raw.height,
         "rows_out": table.height,
@@ -258,10 +327,22 @@ def build_table(raw: pl.DataFrame, settings: Settings) -> tuple[pl.DataFrame, di
         "nulls_before": nulls_before,
         "nulls_after_fill": null_counts(filled, NUMERIC_COLUMNS),
         "feature_nulls": null_counts(table, [*FEATURES, *TARGETS]),
+        "input_nulls": null_counts(table, [*ASYMMETRY, *INTRADAY, *macro_columns(series)]),
+        "inputs": coverage(table, inputs),
         "horizon": settings.horizon,
         "ffill_limit": settings.ffill_limit,
     }
     return table, report
+
+
+def _read_checkpoint(path: Path) -> pl.DataFrame | None:
+    """An optional input checkpoint of ingest_data; absent means "not ingested"."""
+    if not path.is_file():
+        return None
+    try:
+        return pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise DataValidationError(f"{path} is unreadable ({exc}); run volpred ingest") from exc
 
 
 def clean(settings: Settings) -> CleanResult:
@@ -277,13 +358,19 @@ def clean(settings: Settings) -> CleanResult:
         len(RAW_COLUMNS),
         parsed.frame.height,
     )
-    table, report = build_table(parsed.frame, settings)
+    realized = _read_checkpoint(settings.realized_checkpoint)
+    macro = _read_checkpoint(settings.macro_checkpoint)
+    table, report = build_table(parsed.frame, settings, realized, macro)
     raw_meta = read_json(settings.raw_meta_path) or {}
     report |= {
         "source": raw_meta.get("source", "unknown"),
         "synthetic": bool(raw_meta.get("synthetic", False)),
         "raw_sha256": raw_meta.get("sha256"),
+        "realized": read_json(settings.realized_meta_path),
+        "macro": read_json(settings.macro_meta_path),
     }
+    for name, entry in report["inputs"].items():
+        log.info("clean_data: input %s covers %s", name, entry)
     for finding in report["findings"]:
         log.warning("clean_data: %s", Finding(**finding).describe())
     log.info("clean_data: null counts before %s", report["nulls_before"])

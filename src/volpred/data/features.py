@@ -112,3 +112,128 @@ def add_targets(frame: pl.DataFrame, horizon: int) -> pl.DataFrame:
             TARGET_VOL: (future_sq.shift(-1) * TRADING_DAYS / horizon).sqrt(),
         }
     )
+
+
+# ------------------------------------------------------------- inputs beyond the models' FEATURES
+# Measured point in time like FEATURES, and kept in the cleaned table, but read by no model until
+# a registered family asks for them.
+
+#: From daily returns, so defined for every year (also those before intraday data exists).
+ASYMMETRY: dict[str, str] = {
+    "rs_neg21": "downside semivol: sqrt(252 * mean of ret^2 on down days) over 21 days",
+    "rs_pos21": "upside semivol: sqrt(252 * mean of ret^2 on up days) over 21 days",
+    "lev5": "leverage: mean of min(ret, 0) over the last 5 days",
+    "lev21": "leverage: mean of min(ret, 0) over the last 21 days",
+}
+#: From intraday data (`data/realized.parquet`): null on days before it starts.
+INTRADAY: dict[str, str] = {
+    "irv1": "the day's 5-minute realized vol, sqrt(252 * rv5)",
+    "irv5": "5-minute realized vol over the last 5 days, annualised",
+    "irv21": "5-minute realized vol over the last 21 days, annualised",
+    "irs_neg21": "downside realized semivol from 5-minute returns, 21 days, annualised",
+    "irs_pos21": "upside realized semivol from 5-minute returns, 21 days, annualised",
+    "ijump21": "jump share of 21-day realized variance: sum max(rv5 - bv, 0) / sum rv5",
+    "overnight_ret": "log return from the previous session's close to the day's first price",
+}
+#: The raw columns of the daily realized measures (`volpred.data.realized.COLUMNS`).
+REALIZED_INPUTS = ("rv5", "bv", "rs_pos", "rs_neg", "n_bars", "overnight_ret")
+#: Where each model input comes from: its age column (trading days since that source was last
+#: observed) says how stale the input is on each row. Inputs from the SPX close itself are
+#: never stale (a row exists only where the close does).
+AGE_SOURCES: dict[str, pl.Expr] = {
+    "vix_age": pl.col("vix_close").is_not_null(),
+    "dgs10_age": pl.col("dgs10").is_not_null(),
+    "term_spread_age": pl.col("t10y2y").is_not_null()
+    | (pl.col("dgs10").is_not_null() & pl.col("dgs2").is_not_null()),
+    "irv_age": pl.col("_rv5_day").is_not_null(),
+}
+INPUT_AGE: dict[str, str] = {
+    "vix": "vix_age",
+    "vix_var_month": "vix_age",
+    "vrp": "vix_age",
+    "vrp_ratio": "vix_age",
+    "dgs10": "dgs10_age",
+    "term_spread": "term_spread_age",
+    **dict.fromkeys(INTRADAY, "irv_age"),
+}
+
+
+def add_asymmetry(frame: pl.DataFrame) -> pl.DataFrame:
+    """Semivariance and leverage terms from daily returns (Patton-Sheppard; Corsi-Renò)."""
+    down = pl.when(pl.col("ret") < 0).then(pl.col("ret") ** 2).otherwise(0.0)
+    up = pl.when(pl.col("ret") > 0).then(pl.col("ret") ** 2).otherwise(0.0)
+    neg = pl.min_horizontal(pl.col("ret"), pl.lit(0.0))
+    keep = pl.col("ret").is_not_null()
+    return frame.with_columns(
+        rs_neg21=(
+            pl.when(keep).then(down).rolling_mean(21, min_samples=_min_samples(21)) * TRADING_DAYS
+        ).sqrt(),
+        rs_pos21=(
+            pl.when(keep).then(up).rolling_mean(21, min_samples=_min_samples(21)) * TRADING_DAYS
+        ).sqrt(),
+        lev5=pl.when(keep).then(neg).rolling_mean(5, min_samples=_min_samples(5)),
+        lev21=pl.when(keep).then(neg).rolling_mean(21, min_samples=_min_samples(21)),
+    )
+
+
+def add_intraday(frame: pl.DataFrame, realized: pl.DataFrame) -> pl.DataFrame:
+    """Join the daily realized measures by date and derive the INTRADAY features.
+
+    Windows count the table's trading days, and a day without a measure is skipped like a
+    missing return: a window needs MIN_WINDOW_SHARE of its days measured.
+    """
+    measures = realized.select(
+        pl.col("date"),
+        pl.col("rv5").alias("_rv5_day"),
+        pl.col("bv").alias("_bv_day"),
+        pl.col("rs_pos").alias("_rs_pos_day"),
+        pl.col("rs_neg").alias("_rs_neg_day"),
+        pl.col("overnight_ret"),
+    )
+    rv, bv = pl.col("_rv5_day"), pl.col("_bv_day")
+    jump = pl.when(bv.is_not_null()).then(pl.max_horizontal(rv - bv, pl.lit(0.0)))
+
+    def vol(column: str | pl.Expr, window: int) -> pl.Expr:
+        col = pl.col(column) if isinstance(column, str) else column
+        mean = col.rolling_mean(window, min_samples=_min_samples(window))
+        return (mean * TRADING_DAYS).sqrt()
+
+    def share(num: pl.Expr, den: pl.Expr, window: int) -> pl.Expr:
+        both = num.is_not_null() & den.is_not_null()
+        n = pl.when(both).then(num).rolling_sum(window, min_samples=_min_samples(window))
+        d = pl.when(both).then(den).rolling_sum(window, min_samples=_min_samples(window))
+        return pl.when(d > 0).then(n / d)
+
+    return frame.join(measures, on="date", how="left").with_columns(
+        irv1=(rv * TRADING_DAYS).sqrt(),
+        irv5=vol(rv, 5),
+        irv21=vol(rv, 21),
+        irs_neg21=vol("_rs_neg_day", 21),
+        irs_pos21=vol("_rs_pos_day", 21),
+        ijump21=share(jump, rv, 21),
+    )
+
+
+def ages(frame: pl.DataFrame, sources: dict[str, pl.Expr]) -> pl.DataFrame:
+    """For each age column, trading days since its source was last observed (0 on a day with
+    a value; null before the first). Computed before gaps are filled, so a carried-over value
+    still shows its true age."""
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    return frame.with_columns(
+        (row - pl.when(present).then(row).forward_fill()).cast(pl.Int32).alias(name)
+        for name, present in sources.items()
+    )
+
+
+def macro_ages(frame: pl.DataFrame, obs_columns: dict[str, str]) -> pl.DataFrame:
+    """`<age>`: trading days from a macro value's observation date (the first trading day on or
+    after it) to each row: how old the news is, not how long ago it was published."""
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    days = frame["date"]
+    return frame.with_columns(
+        pl.when(pl.col(obs).is_not_null())
+        .then(row - pl.lit(days.search_sorted(frame[obs].fill_null(days.min()), side="left")))
+        .cast(pl.Int32)
+        .alias(age)
+        for age, obs in obs_columns.items()
+    )

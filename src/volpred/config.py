@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         description="input rows per partition of the bar computation (files are never split "
         "and a trading day never spans two partitions), which bounds each task's memory",
     )
+    realized_workers: int = Field(
+        2,
+        ge=1,
+        description="partitions computed at once without Dask (threads; each one already "
+        "uses every core through Polars)",
+    )
     dask_address: str | None = Field(
         None,
         description="a Dask scheduler (e.g. tcp://10.0.0.5:8786) whose workers, with volpred "

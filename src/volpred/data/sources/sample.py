@@ -38,6 +38,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -436,20 +437,29 @@ def simulate_bars(settings: Settings, params: BarParams | None = None) -> pl.Dat
     return bars.select(timestamp, *list(schema)[1:]).cast(schema)
 
 
-def write_sample_bars(folder: Path, settings: Settings) -> Path:
-    """`simulate_bars` as a hive-partitioned Parquet folder (`year=YYYY/bars.parquet`), the
-    layout of a real intraday archive, so that reading bars runs offline. The folder is built
-    beside the target and renamed into place: a reader never sees half of it."""
+def write_sample_bars(
+    folder: Path, settings: Settings, by: Literal["year", "month", "date"] = "year"
+) -> Path:
+    """`simulate_bars` as a hive-partitioned Parquet folder (`year=YYYY/bars.parquet`, or
+    `year=YYYY/month=M/` or `date=YYYY-MM-DD/`), the layout of a real intraday archive, so
+    that reading bars runs offline. The folder is built beside the target and renamed into
+    place: a reader never sees half of it."""
     folder = Path(folder)
-    bars = simulate_bars(settings)
+    local = pl.col("timestamp").dt.convert_time_zone("America/New_York")
+    keys = {
+        "year": [local.dt.year().alias("year")],
+        "month": [local.dt.year().alias("year"), local.dt.month().alias("month")],
+        "date": [local.dt.date().alias("date")],
+    }[by]
+    bars = simulate_bars(settings).with_columns(keys)
+    names = [k.meta.output_name() for k in keys]
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        years = bars.with_columns(year=pl.col("timestamp").dt.year())
-        for (year,), part in years.partition_by("year", as_dict=True).items():
-            target = staging / f"year={year}"
-            target.mkdir()
-            part.drop("year").write_parquet(target / "bars.parquet")
+        for values, part in bars.partition_by(names, as_dict=True).items():
+            target = staging.joinpath(*(f"{n}={v}" for n, v in zip(names, values, strict=True)))
+            target.mkdir(parents=True)
+            part.drop(names).write_parquet(target / "bars.parquet")
         old = None
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old-{os.getpid()}")

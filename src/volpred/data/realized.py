@@ -604,7 +604,10 @@ def _scan(files: Sequence[str], layout: BarLayout, *, text: bool = False) -> pl.
     if layout.format == "parquet":
         lf = pl.scan_parquet(list(files), hive_partitioning=False, missing_columns="raise")
         lf = lf.select(wanted)
-        return lf.select(pl.all().cast(pl.String)) if text else lf
+        if not text:
+            return lf
+        typed = set(layout.timestamp) if layout.time_kind == "datetime" else set()
+        return lf.select(pl.col(c) if c in typed else pl.col(c).cast(pl.String) for c in wanted)
     overrides: dict[str, pl.DataType] = {c: pl.String for c in wanted}
     if not text:
         overrides |= {c: pl.Float64 for c in (layout.close, layout.open, layout.volume) if c}
@@ -900,7 +903,12 @@ def _locate_bad_row(partition: Partition, cause: BaseException | None) -> Realiz
             blank.alias("__blank"),
         )
         keep = ~pl.col("__blank") if layout.format == "csv" else pl.lit(True)
-        bad = checked.filter(_bad_row_mask() & keep)
+        unparsed = pl.lit(False)
+        for column, alias in ((layout.open, "open"), (layout.volume, "volume")):
+            if column is not None:
+                text_cell = pl.col(f"__raw_{column}").str.strip_chars()
+                unparsed = unparsed | ((text_cell != "") & pl.col(alias).is_null()).fill_null(False)
+        bad = checked.filter((_bad_row_mask() | unparsed) & keep)
         if bad.height == 0:
             continue
         first = bad.row(0, named=True)

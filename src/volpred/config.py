@@ -40,6 +40,60 @@ class Settings(BaseSettings):
     stooq_url: str = "https://stooq.com/q/d/l/"
     stooq_symbol: str = "^spx"
 
+    # Realized measures (volpred.data.realized): a daily realized-measures file, or intraday
+    # bars computed into the same daily layout, fanned out over partitions (volpred.flows.realized).
+    realized_path: Path | None = Field(
+        None,
+        description="a daily realized-measures file, CSV or Parquet: the Oxford-Man Realized "
+        "Library layout (date, Symbol, rv5[, bv, rsv, ...]) or date, rv5[, bv, rs_pos, rs_neg, "
+        "n_bars]; daily variances, not annualised",
+    )
+    realized_symbol: str = Field(".SPX", description="the Symbol kept from an Oxford-Man file")
+    bars_path: Path | None = Field(
+        None,
+        description="intraday 1- or 5-minute OHLC(V) bars: a CSV or Parquet file, or a folder "
+        "of them (hive-partitioned date=.../ or year=.../month=.../, or plain)",
+    )
+    bars_timezone: str = Field(
+        "America/New_York",
+        description="the zone naive bar timestamps are in (an IANA name; 'UTC' for UTC feeds); "
+        "timestamps with a zone or offset carry their own, integer epochs are UTC",
+    )
+    bars_label: Literal["start", "end"] = Field(
+        "start",
+        description="whether a bar's timestamp is the start of its interval (09:30 for "
+        "09:30-09:31) or its end (09:31)",
+    )
+    bars_min_share: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="a day with fewer observed 5-minute intervals than this share of its "
+        "session's (78; 42 on a 13:00 half day) is dropped and listed with the reason",
+    )
+    bars_partition_rows: int = Field(
+        2_000_000,
+        ge=1,
+        description="input rows per partition of the bar computation (files are never split "
+        "and a trading day never spans two partitions), which bounds each task's memory",
+    )
+    realized_workers: int = Field(
+        2,
+        ge=1,
+        description="partitions computed at once without Dask (threads; each one already "
+        "uses every core through Polars)",
+    )
+    dask_address: str | None = Field(
+        None,
+        description="a Dask scheduler (e.g. tcp://10.0.0.5:8786) whose workers, with volpred "
+        "installed, compute the bar partitions; None: threads of this process",
+    )
+    sample_bars_start: date = Field(
+        date(2005, 1, 3),
+        description="first day of the sample source's 5-minute bars (its daily history starts "
+        "earlier, as real intraday data does)",
+    )
+
     # Network behaviour: short timeouts, and two retry layers with separate jobs (unlike
     # pandas-datareader's 4 x 30 s). The HTTP layer asks again within one request, seconds
     # apart, after a blip (a failed or broken connection, a timeout, a 5xx, a 429 with its

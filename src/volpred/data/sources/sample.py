@@ -23,12 +23,22 @@ volatility without being an oracle. Parameters are calibrated to 1990-2018 summa
   intraday high/low are exact bridge extremes, so range estimators carry the day's variance.
 * Yields: a slow level and slope plus transitory noise, through a soft floor (a shadow rate) so
   that 2y yields can sit near zero as in the 2010s; FRED's bond-only holidays are null.
+* Intraday 5-minute bars (`simulate_bars`, `write_sample_bars`), from 2005 on by default as
+  real intraday archives start late: each day's open-to-close move as a Brownian bridge with
+  the day's own diffusion variance, its jump at one bar, and a little microstructure noise,
+  squeezed into the day's high-low range. They come from a separate random stream, so the
+  daily table is the same with or without them.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -134,7 +144,11 @@ def bridge_extremes(
     return (x + up) / 2, (x - down) / 2
 
 
-def simulate_spx_vix(n: int, p: Params, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def simulate_spx_vix(
+    n: int, p: Params, rng: np.random.Generator, latent: dict[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """SPX OHLCV and VIX OHLC columns; `latent`, when given, receives the state the intraday
+    bars are drawn from (each day's variance, jump return and overnight gap)."""
     z_ret, z_slow, z_fast, z_gap, z_volume, z_premium = rng.standard_normal((6, n))
     jumps = rng.random(n) < p.jump_rate * DT
     slow = ar1(
@@ -153,7 +167,8 @@ def simulate_spx_vix(n: int, p: Params, rng: np.random.Generator) -> dict[str, n
     # Day t's variance is set by the state at the close of day t-1; day t's shocks move it on.
     var = np.exp(p.log_var_mean + np.r_[0.0, (slow + fast)[:-1]]) * DT
     diffusion = np.sqrt(var) * z_ret
-    ret = diffusion - 0.5 * var + jumps * rng.normal(p.jump_ret_mean, p.jump_ret_sd, n)
+    jump_ret = jumps * rng.normal(p.jump_ret_mean, p.jump_ret_sd, n)
+    ret = diffusion - 0.5 * var + jump_ret
     if n > 1:  # pin the observable drift (row 0 has no return)
         ret += p.ann_return * DT - ret[1:].mean()
     gap = p.overnight * diffusion + np.sqrt(p.overnight * (1 - p.overnight) * var) * z_gap
@@ -163,6 +178,8 @@ def simulate_spx_vix(n: int, p: Params, rng: np.random.Generator) -> dict[str, n
     trend = np.linspace(np.log(p.volume_start), np.log(p.volume_end), n)
     log_volume = trend + p.volume_elasticity * (slow + fast)
     log_volume += ar1(z_volume, p.volume_half_life, p.volume_sd)
+    if latent is not None:
+        latent.update(var=var, jump_ret=jump_ret, gap=gap)
     premium = ar1(z_premium, p.premium_half_life, p.premium_sd) - 0.5 * p.premium_sd**2
     vix = vix_from_state(slow, fast, p) * np.exp(premium)
     return {
@@ -216,16 +233,24 @@ def unstale_opens(cols: dict[str, np.ndarray]) -> None:
 
 def simulate(start: date, end: date, seed: int, params: Params | None = None) -> pl.DataFrame:
     """The canonical raw table, one row per weekday from start to end inclusive."""
+    return _simulate(start, end, seed, params)[0]
+
+
+def _simulate(
+    start: date, end: date, seed: int, params: Params | None = None
+) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
+    """The raw table and the latent daily state behind it (empty when there are no days)."""
     p = params or Params()
     days = pl.date_range(start, end, "1d", eager=True)
     days = days.filter(days.dt.weekday() <= 5)
     n = days.len()
+    latent: dict[str, np.ndarray] = {}
     if n == 0:
-        return empty_raw()
+        return empty_raw(), latent
     rng = np.random.default_rng(seed)
     cols = {
         k: np.round(v, 2)
-        for k, v in (simulate_spx_vix(n, p, rng) | simulate_rates(n, p, rng)).items()
+        for k, v in (simulate_spx_vix(n, p, rng, latent) | simulate_rates(n, p, rng)).items()
     }
     cols["spx_volume"] = np.round(cols["spx_volume"])
     unstale_opens(cols)
@@ -235,7 +260,7 @@ def simulate(start: date, end: date, seed: int, params: Params | None = None) ->
     for name in RATES:
         cols[name][bond_holidays(days)] = np.nan
     series = [pl.Series(k, v, nan_to_null=True) for k, v in cols.items()]
-    return conform(pl.DataFrame([days.alias("date"), *series]))
+    return conform(pl.DataFrame([days.alias("date"), *series])), latent
 
 
 def load(settings: Settings, since: date | None = None, session: object = None) -> SourceResult:
@@ -251,3 +276,198 @@ def load(settings: Settings, since: date | None = None, session: object = None) 
         ],
         synthetic=True,
     )
+
+
+@dataclass(frozen=True)
+class BarParams:
+    """Intraday 5-minute bars drawn to fit the daily table exactly."""
+
+    u_shape: float = 1.5  # extra variance share at the open and the close (intraday U-shape)
+    u_decay: float = 0.08  # its decay, as a share of the session
+    noise_sd: float = 5e-5  # microstructure noise of each 5-minute log price
+    wick_sd: float = 2e-4  # how far a bar's high/low reaches beyond its open and close
+    volume_sd: float = 0.3
+    tries: int = 12  # draws of a day's path before it is squeezed into the day's range
+
+
+FULL_DAY_BARS = 78  # 09:30-16:00 in 5-minute bars
+HALF_DAY_BARS = 42  # 09:30-13:00
+
+
+def half_days(days: pl.Series) -> np.ndarray:
+    """13:00 closes of the US calendar: July 3, December 24, the day after Thanksgiving."""
+    month, mday = (x.to_numpy().astype(np.int64) for x in (days.dt.month(), days.dt.day()))
+    weekday = days.dt.weekday().to_numpy()
+    after_thanksgiving = (month == 11) & (weekday == 5) & (mday >= 23) & (mday <= 29)
+    return ((month == 7) & (mday == 3)) | ((month == 12) & (mday == 24)) | after_thanksgiving
+
+
+def _intraday_paths(
+    x: np.ndarray, var: np.ndarray, jump: np.ndarray, k: int, b: BarParams, rng: np.random.Generator
+) -> np.ndarray:
+    """Log prices relative to the open after each of k bars, one row per day, ending exactly at
+    x: a Brownian bridge in variance time (U-shaped intraday variance), total variance var,
+    plus the day's return jump at a random bar."""
+    u = (np.arange(k) + 0.5) / k
+    weight = 1 + b.u_shape * (np.exp(-u / b.u_decay) + np.exp(-(1 - u) / b.u_decay))
+    share = np.cumsum(weight / weight.sum())
+    steps = rng.standard_normal((x.size, k)) * np.sqrt(var[:, None] * (weight / weight.sum()))
+    walk = np.cumsum(steps, axis=1)
+    at = rng.integers(0, k, x.size)
+    jumps = np.where(np.arange(k)[None, :] >= at[:, None], jump[:, None], 0.0)
+    bridge = walk - share[None, :] * walk[:, -1:]
+    return bridge + share[None, :] * (x - jump)[:, None] + jumps
+
+
+def _paths_in_range(
+    x: np.ndarray,
+    var: np.ndarray,
+    jump: np.ndarray,
+    hi: np.ndarray,
+    lo: np.ndarray,
+    k: int,
+    b: BarParams,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Intraday paths that stay within each day's high-low range: drawn again for the days
+    whose path left it (a third fit at the first draw), which keeps their variance; the few
+    left after `b.tries` draws are squeezed into the range."""
+    y = _intraday_paths(x, var, jump, k, b, rng)
+    todo = np.flatnonzero((y.max(axis=1) > hi) | (y.min(axis=1) < lo))
+    for _ in range(b.tries - 1):
+        if todo.size == 0:
+            break
+        again = _intraday_paths(x[todo], var[todo], jump[todo], k, b, rng)
+        fits = (again.max(axis=1) <= hi[todo]) & (again.min(axis=1) >= lo[todo])
+        y[todo[fits]] = again[fits]
+        todo = todo[~fits]
+    if todo.size:
+        y[todo] = _fit_range(y[todo], x[todo], hi[todo], lo[todo])
+    return y
+
+
+def _fit_range(y: np.ndarray, x: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """Compress the path's excursions beyond max/min(0, x) so it stays within the day's
+    range; its ends (0 and x) do not move."""
+    top, bottom = np.maximum(0.0, x)[:, None], np.minimum(0.0, x)[:, None]
+    peak, trough = y.max(axis=1, keepdims=True), y.min(axis=1, keepdims=True)
+    up = np.where(peak > hi[:, None], (hi[:, None] - top) / np.maximum(peak - top, 1e-12), 1.0)
+    down = np.where(
+        trough < lo[:, None], (bottom - lo[:, None]) / np.maximum(bottom - trough, 1e-12), 1.0
+    )
+    y = np.where(y > top, top + (y - top) * up, y)
+    return np.where(y < bottom, bottom + (y - bottom) * down, y)
+
+
+def simulate_bars(settings: Settings, params: BarParams | None = None) -> pl.DataFrame:
+    """5-minute bars of the sample market from `settings.sample_bars_start` to the daily end.
+
+    Each day's bars are drawn from the same latent variance path and jumps as the daily table
+    (`simulate` with the same settings, which stays as it is): the first bar opens at the
+    day's open, the last closes at its close, every bar's high and low lie within the day's
+    (the highest high and lowest low are the day's), plus microstructure noise and a U-shaped
+    intraday variance. July 3, December 24 and the day after Thanksgiving close at 13:00.
+    Columns: timestamp (bar start, UTC), open, high, low, close, volume.
+    """
+    b = params or BarParams()
+    p = Params()
+    daily, latent = _simulate(settings.sample_start, settings.sample_end, settings.seed)
+    first = max(settings.sample_bars_start, settings.sample_start)
+    keep = (daily["date"] >= first).to_numpy()
+    schema = {
+        "timestamp": pl.Datetime("us", "UTC"),
+        **{c: pl.Float64 for c in ("open", "high", "low", "close", "volume")},
+    }
+    if not keep.any():
+        return pl.DataFrame(schema=schema)
+    rng = np.random.default_rng([settings.seed, 5])
+    days = daily["date"].filter(pl.Series(keep))
+    o, h, lo_, c, vol = (
+        daily[k].to_numpy()[keep]
+        for k in ("spx_open", "spx_high", "spx_low", "spx_close", "spx_volume")
+    )
+    var = (1 - p.overnight) * latent["var"][keep]
+    jump = latent["jump_ret"][keep]
+    short = half_days(days)
+    pieces = []
+    for k, rows in ((FULL_DAY_BARS, ~short), (HALF_DAY_BARS, short)):
+        idx = np.flatnonzero(rows)
+        if idx.size == 0:
+            continue
+        x, hi, lo = np.log(c[idx] / o[idx]), np.log(h[idx] / o[idx]), np.log(lo_[idx] / o[idx])
+        y = _paths_in_range(x, var[idx], jump[idx], hi, lo, k, b, rng)
+        y[:, :-1] += b.noise_sd * rng.standard_normal((idx.size, k - 1))
+        close = np.clip(np.round(o[idx, None] * np.exp(y), 2), lo_[idx, None], h[idx, None])
+        close[:, -1] = c[idx]
+        open_ = np.concatenate([o[idx, None], close[:, :-1]], axis=1)
+        wick = np.abs(rng.standard_normal((2, idx.size, k))) * b.wick_sd
+        high = np.minimum(np.round(np.maximum(open_, close) * np.exp(wick[0]), 2), h[idx, None])
+        low = np.maximum(np.round(np.minimum(open_, close) * np.exp(-wick[1]), 2), lo_[idx, None])
+        rows_ = np.arange(idx.size)
+        high[rows_, np.argmax(close, axis=1)] = h[idx]
+        low[rows_, np.argmin(close, axis=1)] = lo_[idx]
+        u = (np.arange(k) + 0.5) / k
+        shape = 1 + 2 * (np.exp(-u / 0.1) + np.exp(-(1 - u) / 0.1))
+        shares = shape * np.exp(b.volume_sd * rng.standard_normal((idx.size, k)))
+        volume = np.maximum(
+            np.round(vol[idx, None] * shares / shares.sum(axis=1, keepdims=True)), 1
+        )
+        start = days.gather(idx).cast(pl.Datetime("us")).to_numpy().astype(np.int64)
+        minutes = 9 * 60 + 30 + 5 * np.arange(k)
+        local = start[:, None] + minutes[None, :] * 60_000_000
+        pieces.append(
+            pl.DataFrame(
+                {
+                    "local": local.ravel(),
+                    "open": open_.ravel(),
+                    "high": high.ravel(),
+                    "low": low.ravel(),
+                    "close": close.ravel(),
+                    "volume": volume.ravel(),
+                }
+            )
+        )
+    bars = pl.concat(pieces).sort("local")
+    timestamp = (
+        pl.from_epoch(bars["local"], "us")
+        .dt.replace_time_zone("America/New_York")
+        .dt.convert_time_zone("UTC")
+        .alias("timestamp")
+    )
+    return bars.select(timestamp, *list(schema)[1:]).cast(schema)
+
+
+def write_sample_bars(
+    folder: Path, settings: Settings, by: Literal["year", "month", "date"] = "year"
+) -> Path:
+    """`simulate_bars` as a hive-partitioned Parquet folder (`year=YYYY/bars.parquet`, or
+    `year=YYYY/month=M/` or `date=YYYY-MM-DD/`), the layout of a real intraday archive, so
+    that reading bars runs offline. The folder is built beside the target and renamed into
+    place: a reader never sees half of it."""
+    folder = Path(folder)
+    local = pl.col("timestamp").dt.convert_time_zone("America/New_York")
+    keys = {
+        "year": [local.dt.year().alias("year")],
+        "month": [local.dt.year().alias("year"), local.dt.month().alias("month")],
+        "date": [local.dt.date().alias("date")],
+    }[by]
+    bars = simulate_bars(settings).with_columns(keys)
+    names = [k.meta.output_name() for k in keys]
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for values, part in bars.partition_by(names, as_dict=True).items():
+            target = staging.joinpath(*(f"{n}={v}" for n, v in zip(names, values, strict=True)))
+            target.mkdir(parents=True)
+            part.drop(names).write_parquet(target / "bars.parquet")
+        old = None
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+            folder.rename(old)
+        staging.rename(folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder

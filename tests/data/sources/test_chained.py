@@ -231,7 +231,7 @@ def test_network_failure_fails_the_chain_retryably_and_keeps_the_checkpoint(
 
 
 def test_the_flow_retries_a_chains_download_but_not_its_file() -> None:
-    from volpred.flows.pipeline import _is_network_failure
+    from volpred.flows.tasks import _is_network_failure
 
     @dataclass
     class Failed:

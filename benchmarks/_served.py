@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from volpred.config import Settings
+from volpred.data.auxiliary import ingest_all
 from volpred.data.clean import clean
-from volpred.data.ingest import ingest
 from volpred.model import candidate
 
 #: A short history and few refits keep training to seconds (`VOLPRED_*`, for flow and CLI runs).
@@ -35,7 +35,7 @@ def fast_settings(root: Path, **overrides: object) -> Settings:
 def build_served(root: Path, **overrides: object) -> Settings:
     """Ingest, clean, train and serve a small model under `root`; returns its settings."""
     settings = fast_settings(root, **overrides)
-    ingest(settings)
+    ingest_all(settings)
     clean(settings)
     candidate.train_candidate(settings)
     candidate.promote(settings)

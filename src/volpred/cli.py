@@ -31,6 +31,18 @@ Source = Annotated[
 CsvPath = Annotated[Path | None, typer.Option("--path", help="CSV file for --source csv")]
 Start = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="first date")]
 End = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="last date")]
+Realized = Annotated[
+    Path | None,
+    typer.Option("--realized", help="daily realized-measures file (VOLPRED_REALIZED_PATH)"),
+]
+Bars = Annotated[
+    Path | None,
+    typer.Option("--bars", help="intraday bars, a file or folder (VOLPRED_BARS_PATH)"),
+]
+MacroDir = Annotated[
+    Path | None,
+    typer.Option("--macro-dir", help="folder of FRED-format series files (VOLPRED_MACRO_DIR)"),
+]
 DataDir = Annotated[Path | None, typer.Option(help="checkpoint folder (VOLPRED_DATA_DIR)")]
 ArtifactsDir = Annotated[Path | None, typer.Option(help="model folder (VOLPRED_ARTIFACTS_DIR)")]
 
@@ -82,21 +94,35 @@ def ingest(
     path: CsvPath = None,
     start: Start = None,
     end: End = None,
+    realized: Realized = None,
+    bars: Bars = None,
+    macro_dir: MacroDir = None,
     data_dir: DataDir = None,
 ) -> None:
-    """ingest_data: fetch the source into data/raw_market.csv (+ .meta.json)."""
-    from volpred.data.ingest import ingest as run_ingest
+    """ingest_data: the source into data/raw_market.csv, realized measures into
+    data/realized.parquet, macro series into data/macro.parquet (each with a .meta.json)."""
+    from volpred.data.auxiliary import ingest_all
+    from volpred.data.macro import MacroInputError
+    from volpred.data.realized import RealizedInputError
     from volpred.data.sources import SourceError
     from volpred.runtime.storage import CheckpointWriteError
 
     _setup_logging()
     settings = _settings(
-        source=source, csv_path=path, start=_as_date(start), end=_as_date(end), data_dir=data_dir
+        source=source,
+        csv_path=path,
+        start=_as_date(start),
+        end=_as_date(end),
+        realized_path=realized,
+        bars_path=bars,
+        macro_dir=macro_dir,
+        data_dir=data_dir,
     )
     try:
-        _print(run_ingest(settings).as_dict())
-    except (SourceError, CheckpointWriteError) as exc:
+        raw, extras = ingest_all(settings)
+    except (SourceError, CheckpointWriteError, RealizedInputError, MacroInputError) as exc:
         _fail(exc)
+    _print(raw.as_dict() | {"inputs": {x.name: x.as_dict() for x in extras}})
 
 
 @app.command()
@@ -171,6 +197,9 @@ def run(
     path: CsvPath = None,
     start: Start = None,
     end: End = None,
+    realized: Realized = None,
+    bars: Bars = None,
+    macro_dir: MacroDir = None,
     data_dir: DataDir = None,
     artifacts_dir: ArtifactsDir = None,
     refresh: Annotated[bool, typer.Option(help="ignore cached checkpoints")] = False,
@@ -187,7 +216,14 @@ def run(
 ) -> None:
     """Run the whole pipeline as a Prefect flow, against the local Prefect server."""
     _prefect_offline_defaults()
-    settings = _settings(source=source, csv_path=path, data_dir=data_dir)  # fail fast
+    settings = _settings(  # fail fast
+        source=source,
+        csv_path=path,
+        realized_path=realized,
+        bars_path=bars,
+        macro_dir=macro_dir,
+        data_dir=data_dir,
+    )
     if local_server and "PREFECT_API_URL" not in os.environ:
         from volpred.runtime.orchestration import api_url, ensure_server
         from volpred.runtime.processes import ServiceError
@@ -205,6 +241,9 @@ def run(
         csv_path=path,
         start=_as_date(start),
         end=_as_date(end),
+        realized_path=realized,
+        bars_path=bars,
+        macro_dir=macro_dir,
         data_dir=data_dir,
         artifacts_dir=artifacts_dir,
         refresh=refresh,

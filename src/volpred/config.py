@@ -122,8 +122,13 @@ class Settings(BaseSettings):
     # enters the daily table on the day its publication-lag rule says it was public.
     macro_dir: Path | None = Field(
         None,
-        description="folder of FRED CSV files (<SERIES>.csv) read instead of asking FRED; "
-        "None: download",
+        description="folder of FRED CSV files (<SERIES>.csv) read instead of asking FRED",
+    )
+    macro_source: Literal["auto", "fred", "none"] = Field(
+        "auto",
+        description="where macro series come from: auto = macro_dir when set, the sample's own "
+        "for the sample source, FRED for the network sources, none for a CSV file alone; fred "
+        "= always download; none = no macro series",
     )
     macro_series: list[str] = Field(
         [

@@ -304,6 +304,8 @@ FLOW_ENV = FAST_TRAINING | {
     "VOLPRED_HTTP_TIMEOUT": "2",
     # Should the recovery run's model be judged worse, do not wait an hour for an analyst.
     "VOLPRED_APPROVAL_TIMEOUT": "1",
+    # The faults injected here are the market series'; macro downloads have tests of their own.
+    "VOLPRED_MACRO_SOURCE": "none",
 }
 #: Enough FRED history (closes only, as FRED serves them) to train the fast model on.
 LONG_MARKET = make_raw(2300, seed=9, start=date(2015, 1, 1))

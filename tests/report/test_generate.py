@@ -293,3 +293,13 @@ def test_cli_prints_the_pdf_path_and_timings(report, tmp_path):
     assert printed["run_id"] == "cli-run"
     assert set(printed["timings"]) >= {"figures_s", "pdf_s", "total_s"}
     assert "cli-run" in _text(Path(printed["pdf_path"]))
+
+
+def test_data_section_shows_each_inputs_coverage_and_freshness(report):
+    settings, _, text, _ = report
+    cleaning = json.loads(settings.cleaning_report_path.read_text())
+    assert "Inputs: coverage and freshness" in text
+    for name, c in cleaning["inputs"].items():
+        line = next(row for row in text.splitlines() if row.strip().startswith(name + " "))
+        for day in (c["first_date"], c["last_date"]):
+            assert (day or "none") in line, line

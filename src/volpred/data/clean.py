@@ -273,14 +273,14 @@ def empty_realized() -> pl.DataFrame:
 
 
 def coverage(
-    table: pl.DataFrame, inputs: dict[str, tuple[str, str | None]]
+    table: pl.DataFrame, inputs: dict[str, tuple[pl.Expr, str | None]]
 ) -> dict[str, dict[str, Any]]:
-    """Per input (name -> its value and age columns): first and last date with a value, rows
-    with one, and its age on the last row (trading days since last observed; 0 for an input
-    that every row has): what a reader needs to judge coverage and freshness."""
+    """Per input (name -> the days it was observed on, its age column): first and last of those
+    days, how many, and its age on the last row (trading days since last observed; 0 for an
+    input every row has): what a reader needs to judge coverage and freshness."""
     out = {}
-    for name, (column, age) in inputs.items():
-        dates = table.filter(pl.col(column).is_not_null())[DATE]
+    for name, (observed, age) in inputs.items():
+        dates = table.filter(observed)[DATE]
         latest = table[age][-1] if age and table.height else 0
         out[name] = {
             "first_date": str(dates.min()) if dates.len() else None,
@@ -310,12 +310,21 @@ def build_table(
         table = macro_data.join_macro(table, macro, series)
         table = macro_ages(table, {f"{s.lower()}_age": f"{s.lower()}_obs_date" for s in series})
     table = table.select(cleaned_columns(series))
+    # Observed, not carried over: a filled gap does not make an input fresh; a macro value
+    # counts on the days a new observation arrived.
     inputs = {
-        "spx": ("spx_close", None),
-        "vix": ("vix_close", "vix_age"),
-        "treasuries": ("dgs10", "dgs10_age"),
-        "realized": ("irv1", "irv_age"),
-    } | {s: (s.lower(), f"{s.lower()}_age") for s in series}
+        "spx": (pl.col("spx_close").is_not_null(), None),
+        "vix": (pl.col("vix_age") == 0, "vix_age"),
+        "treasuries": (pl.col("dgs10_age") == 0, "dgs10_age"),
+        "realized": (pl.col("irv_age") == 0, "irv_age"),
+    } | {
+        s: (
+            pl.col(f"{s.lower()}_obs_date").is_first_distinct().fill_null(False)
+            & pl.col(f"{s.lower()}_obs_date").is_not_null(),
+            f"{s.lower()}_age",
+        )
+        for s in series
+    }
     report = {
         "rows_in": raw.height,
         "rows_out": table.height,

@@ -89,3 +89,8 @@ def realized_measures(settings: Settings) -> RealizedResult:
 def compute_realized(settings: Settings) -> RealizedResult:
     """`realized_measures` on the task runner `task_runner_for(settings)` chooses."""
     return realized_measures.with_options(task_runner=task_runner_for(settings))(settings)
+
+
+def compute_realized_from(path: Path, settings: Settings) -> RealizedResult:
+    """`compute_realized` for the bars at `path` (ingest_data's way to fan out)."""
+    return compute_realized(settings.with_overrides(bars_path=path))

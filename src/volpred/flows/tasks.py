@@ -17,8 +17,8 @@ from prefect.context import FlowRunContext
 from prefect.logging import get_run_logger
 
 from volpred.config import Settings
+from volpred.data.auxiliary import ingest_all
 from volpred.data.clean import clean
-from volpred.data.ingest import ingest
 from volpred.data.sources import INCREMENTAL, SourceError
 from volpred.model import candidate, promotion, store
 from volpred.model.promotion import PromotionDecision
@@ -46,13 +46,27 @@ def _is_network_failure(task: Any, task_run: Any, state: Any) -> bool:
     **CHECKPOINT,
 )
 def ingest_data(settings: Settings) -> dict[str, Any]:
-    result = ingest(settings)
-    return result.as_dict() | {"outputs": [_output(result.path), _output(result.meta_path)]}
+    """The market table, then the realized measures (bars fanned out over the flow's task
+    runner, `volpred.flows.realized`) and the macro observations: three checkpoints."""
+    from volpred.flows.realized import compute_realized_from
+
+    result, extras = ingest_all(settings, bars=compute_realized_from)
+    files = [result.path, result.meta_path, *(p for x in extras for p in (x.path, x.meta_path))]
+    return result.as_dict() | {
+        "inputs": {x.name: x.as_dict() for x in extras},
+        "outputs": [_output(p) for p in files],
+    }
 
 
 @task(
     name="clean_data",
-    cache_key_fn=lambda ctx, p: cachekeys.stage_key("clean", p["settings"], p["settings"].raw_path),
+    cache_key_fn=lambda ctx, p: cachekeys.stage_key(
+        "clean",
+        p["settings"],
+        p["settings"].raw_path,
+        p["settings"].realized_checkpoint,
+        p["settings"].macro_checkpoint,
+    ),
     timeout_seconds=600,
     **CHECKPOINT,
 )

@@ -332,6 +332,30 @@ def cleaning_table(cleaning: dict[str, Any]) -> Table:
     )
 
 
+def coverage_table(cleaning: dict[str, Any]) -> Table:
+    """Each input's coverage and freshness: its first and last observed day, the rows that
+    have it and how many trading days old its newest value is on the last row."""
+    rows = []
+    for name, c in (cleaning.get("inputs") or {}).items():
+        age = c.get("age_days")
+        rows.append(
+            [
+                name,
+                str(c.get("first_date") or "none"),
+                str(c.get("last_date") or "none"),
+                numbers.count(c.get("rows")),
+                numbers.MISSING if age is None else numbers.count(age),
+            ]
+        )
+    return Table(
+        "data_coverage",
+        "Inputs: coverage and freshness (age: trading days since last observed, on the last day)",
+        ["input", "first", "last", "rows", "age"],
+        rows,
+        [False, False, False, True, True],
+    )
+
+
 def cleaning_facts(cleaning: dict[str, Any]) -> list[tuple[str, str]]:
     findings = cleaning.get("findings") or []
     return [
@@ -570,6 +594,7 @@ def build_context(
     tables = [
         summary_stats(inputs.table),
         cleaning_table(inputs.cleaning),
+        coverage_table(inputs.cleaning),
         vol_metrics_table(
             metrics.overall, "vol_metrics", "Walk-forward metrics, 21-day realized vol"
         ),

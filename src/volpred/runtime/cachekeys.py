@@ -26,6 +26,10 @@ STAGE_MODULES: dict[str, list[str]] = {
         "volpred.data.rawcsv",
         "volpred.data.schema",
         "volpred.data.sources",
+        "volpred.data.auxiliary",
+        "volpred.data.realized",
+        "volpred.data.macro",
+        "volpred.flows.realized",
     ],
     "clean": [
         "volpred.data.clean",
@@ -49,8 +53,22 @@ STAGE_SETTINGS: dict[str, list[str]] = {
         "stooq_url",
         "stooq_symbol",
         "seed",
+        "realized_path",
+        "realized_symbol",
+        "bars_path",
+        "bars_timezone",
+        "bars_label",
+        "bars_min_share",
+        "sample_bars_start",
+        "macro_dir",
+        "macro_source",
+        "macro_series",
+        "macro_lags",
+        "macro_calendar",
+        "macro_min_years",
+        "macro_vintage_date",
     ],
-    "clean": ["ffill_limit", "max_close_jump", "min_clean_rows", "horizon"],
+    "clean": ["ffill_limit", "max_close_jump", "min_clean_rows", "horizon", "macro_series"],
     "train": [
         "horizon",
         "seed",
@@ -97,18 +115,37 @@ def trading_date(now: datetime | None = None) -> date:
 
 
 def ingest_key(settings: Settings, now: datetime | None = None) -> str:
-    """Source, its parameters and the trading date; a CSV source also by its content."""
-    content = None
+    """Source, its parameters and the trading date; files it reads also by their content (a
+    folder of bars by its files' names, sizes and modification times: hashing an archive of
+    bars would cost as much as reading it)."""
+    content: list[Any] = []
     if settings.source.partition("+")[0] == "csv" and settings.csv_path.is_file():
-        content = sha256_file(settings.csv_path)
+        content.append(sha256_file(settings.csv_path))
+    for path in (settings.realized_path, settings.macro_dir, settings.bars_path):
+        content.append(_content(Path(path)) if path is not None else None)
     return "ingest-" + digest(
         stage_params(settings, "ingest"), trading_date(now), content, code_hash("ingest")
     )
 
 
-def stage_key(stage: str, settings: Settings, input_path: Path) -> str:
-    """Content of the stage's input file, the stage's parameters and its code."""
-    content = sha256_file(input_path) if Path(input_path).is_file() else "missing"
+def _content(path: Path) -> Any:
+    if path.is_file():
+        return sha256_file(path) if path.stat().st_size < 1 << 28 else _listing([path], path)
+    if path.is_dir():
+        return _listing(sorted(p for p in path.rglob("*") if p.is_file()), path)
+    return "missing"
+
+
+def _listing(files: list[Path], root: Path) -> str:
+    stats = [(str(f.relative_to(root) if f != root else f.name), f.stat()) for f in files]
+    return digest([(name, s.st_size, s.st_mtime_ns) for name, s in stats])
+
+
+def stage_key(stage: str, settings: Settings, *input_paths: Path) -> str:
+    """Content of the stage's input files, the stage's parameters and its code."""
+    content = [sha256_file(p) if Path(p).is_file() else "missing" for p in input_paths]
+    if len(content) == 1:  # keys of single-input stages stay what they were
+        content = content[0]
     return f"{stage}-" + digest(content, stage_params(settings, stage), code_hash(stage))
 
 

@@ -324,7 +324,10 @@ def test_a_chain_is_not_a_loadable_source(chain: Chain) -> None:
 
 
 @responses.activate
-def test_cli_as_the_readme_says(chain: Chain, tmp_path: Path) -> None:
+def test_cli_as_the_readme_says(
+    chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOLPRED_MACRO_SOURCE", "none")  # macro downloads have tests of their own
     serve_fred(MARKET)
     data = tmp_path / "cli-data"
     args = ["ingest", "--source", "csv+fred", "--path", str(chain.history)]

@@ -42,6 +42,23 @@ def null_table(report: dict[str, Any]) -> pl.DataFrame:
     )
 
 
+def coverage_table(report: dict[str, Any]) -> pl.DataFrame:
+    """Each input's first and last observed day, rows, and age in trading days on the last
+    day: a stale input (a VIX file that stopped, a macro series no longer published) shows
+    here before it shows in a forecast."""
+    rows = [
+        {
+            "input": name,
+            "first": c.get("first_date"),
+            "last": c.get("last_date"),
+            "rows": c.get("rows"),
+            "age (trading days)": c.get("age_days"),
+        }
+        for name, c in (report.get("inputs") or {}).items()
+    ]
+    return pl.DataFrame(rows) if rows else pl.DataFrame()
+
+
 def findings_table(report: dict[str, Any]) -> pl.DataFrame:
     rows = [
         {
@@ -87,6 +104,15 @@ if quality is not None:
     )
     for note in meta.get("notes") or []:
         st.caption(note)
+    st.subheader("Inputs: coverage and freshness")
+    coverage = coverage_table(report)
+    if coverage.is_empty():
+        st.caption("This cleaning report predates per-input coverage.")
+    else:
+        st.dataframe(coverage, hide_index=True)
+    for extra in ("realized", "macro"):
+        for note in (report.get(extra) or {}).get("notes") or []:
+            st.caption(f"{extra}: {note}")
     st.subheader("Cleaning findings")
     findings = findings_table(report)
     if findings.is_empty():

@@ -994,7 +994,10 @@ def measures_for_partition(partition: Partition, settings: Settings) -> pl.DataF
     bars = bars.with_columns(
         __in=((tod >= _OPEN_US) & (tod < _CLOSE_US)).fill_null(False),
         __dup=(t == t.shift(-1)).fill_null(False),
+        __day=day,
+        __bucket=t // _GRID_US,
     )
+    day = pl.col("__day")
     counts = []
     outside = bars.lazy().filter(~pl.col("__in")).select(day.alias("day")).collect()
     if outside.height:
@@ -1010,15 +1013,18 @@ def measures_for_partition(partition: Partition, settings: Settings) -> pl.DataF
     inside = pl.col("__in")
     same_day = day == day.shift(1)
     session_start = inside & ~(inside.shift(1) & same_day).fill_null(False)
-    bucket = t // _GRID_US
+    bucket = pl.col("__bucket")
     last_in_bucket = inside & (bucket != bucket.shift(-1)).fill_null(True)
     first_price = pl.coalesce(pl.col("open"), pl.col("close"))
     zero_volume = inside & (pl.col("volume") == 0).fill_null(False)
+    # running counts of session bars and zero-volume bars, read off at each day's last bar
+    n = pl.int_range(1, pl.len() + 1, dtype=pl.Int64) if outside.height == 0 else inside.cum_sum()
+    z = zero_volume.cum_sum() if bars.select(zero_volume.any()).item() else pl.lit(0, pl.Int64)
     grid = (
         bars.lazy()
         .with_columns(
-            n=inside.cum_sum(),
-            z=zero_volume.cum_sum(),
+            n=n,
+            z=z,
             p0=pl.when(session_start).then(first_price).forward_fill(),
         )
         .filter(last_in_bucket)

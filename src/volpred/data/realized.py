@@ -110,7 +110,6 @@ _CLOSE_US = SESSION_CLOSE_MIN * US_PER_MIN
 _HALF_DAY_LAST_BUCKET = (HALF_DAY_CLOSE_MIN - GRID_MIN) * US_PER_MIN // _GRID_US
 
 BAR_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv"}
-TIMESTAMP_NAMES = ("timestamp", "datetime", "date_time", "ts", "time", "date")
 CLOSE_NAMES = ("close", "last", "price", "close_price")
 OPEN_NAMES = ("open", "open_price")
 VOLUME_NAMES = ("volume", "vol")
@@ -721,22 +720,20 @@ def plan_partitions(path: str | Path, settings: Settings) -> list[Partition]:
     files = list_bar_files(path)
     layout = detect_layout(files)
     root = Path(path)
+    if len(files) == 1:
+        span = _hive_span(_hive_keys(files[0], root)) if root.is_dir() else None
+        lo, hi = span if span else (None, None)
+        return [Partition(0, (str(files[0]),), layout, lo, hi, _file_rows(files[0], layout))]
     spans: list[tuple[date, date, Path, int]] = []
     for f in files:
-        span = _hive_span(_hive_keys(f, root)) if root.is_dir() else None
-        if span is None and len(files) > 1:
-            span = _file_span(f, layout, settings)
-        lo, hi = span if span else (None, None)
-        spans.append((lo, hi, f, _file_rows(f, layout)))  # type: ignore[arg-type]
-    if len(files) == 1:
-        lo, hi, f, rows = spans[0]
-        return [Partition(0, (str(f),), layout, lo, hi, rows)]
+        span = _hive_span(_hive_keys(f, root)) or _file_span(f, layout, settings)
+        spans.append((*span, f, _file_rows(f, layout)))
     order = sorted(range(len(spans)), key=lambda i: (spans[i][0], i))
     groups: list[list[int]] = []
-    group_end: date | None = None
+    group_end = date.min
     for i in order:
         lo, hi = spans[i][0], spans[i][1]
-        if groups and group_end is not None and lo <= group_end:
+        if groups and lo <= group_end:
             groups[-1].append(i)
             group_end = max(group_end, hi)
         else:

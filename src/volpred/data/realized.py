@@ -110,7 +110,6 @@ _CLOSE_US = SESSION_CLOSE_MIN * US_PER_MIN
 _HALF_DAY_LAST_BUCKET = (HALF_DAY_CLOSE_MIN - GRID_MIN) * US_PER_MIN // _GRID_US
 
 BAR_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv"}
-TIMESTAMP_NAMES = ("timestamp", "datetime", "date_time", "ts", "time", "date")
 CLOSE_NAMES = ("close", "last", "price", "close_price")
 OPEN_NAMES = ("open", "open_price")
 VOLUME_NAMES = ("volume", "vol")
@@ -721,22 +720,20 @@ def plan_partitions(path: str | Path, settings: Settings) -> list[Partition]:
     files = list_bar_files(path)
     layout = detect_layout(files)
     root = Path(path)
+    if len(files) == 1:
+        span = _hive_span(_hive_keys(files[0], root)) if root.is_dir() else None
+        lo, hi = span if span else (None, None)
+        return [Partition(0, (str(files[0]),), layout, lo, hi, _file_rows(files[0], layout))]
     spans: list[tuple[date, date, Path, int]] = []
     for f in files:
-        span = _hive_span(_hive_keys(f, root)) if root.is_dir() else None
-        if span is None and len(files) > 1:
-            span = _file_span(f, layout, settings)
-        lo, hi = span if span else (None, None)
-        spans.append((lo, hi, f, _file_rows(f, layout)))  # type: ignore[arg-type]
-    if len(files) == 1:
-        lo, hi, f, rows = spans[0]
-        return [Partition(0, (str(f),), layout, lo, hi, rows)]
+        span = _hive_span(_hive_keys(f, root)) or _file_span(f, layout, settings)
+        spans.append((*span, f, _file_rows(f, layout)))
     order = sorted(range(len(spans)), key=lambda i: (spans[i][0], i))
     groups: list[list[int]] = []
-    group_end: date | None = None
+    group_end = date.min
     for i in order:
         lo, hi = spans[i][0], spans[i][1]
-        if groups and group_end is not None and lo <= group_end:
+        if groups and lo <= group_end:
             groups[-1].append(i)
             group_end = max(group_end, hi)
         else:
@@ -994,7 +991,10 @@ def measures_for_partition(partition: Partition, settings: Settings) -> pl.DataF
     bars = bars.with_columns(
         __in=((tod >= _OPEN_US) & (tod < _CLOSE_US)).fill_null(False),
         __dup=(t == t.shift(-1)).fill_null(False),
+        __day=day,
+        __bucket=t // _GRID_US,
     )
+    day = pl.col("__day")
     counts = []
     outside = bars.lazy().filter(~pl.col("__in")).select(day.alias("day")).collect()
     if outside.height:
@@ -1010,15 +1010,18 @@ def measures_for_partition(partition: Partition, settings: Settings) -> pl.DataF
     inside = pl.col("__in")
     same_day = day == day.shift(1)
     session_start = inside & ~(inside.shift(1) & same_day).fill_null(False)
-    bucket = t // _GRID_US
+    bucket = pl.col("__bucket")
     last_in_bucket = inside & (bucket != bucket.shift(-1)).fill_null(True)
     first_price = pl.coalesce(pl.col("open"), pl.col("close"))
     zero_volume = inside & (pl.col("volume") == 0).fill_null(False)
+    # running counts of session bars and zero-volume bars, read off at each day's last bar
+    n = pl.int_range(1, pl.len() + 1, dtype=pl.Int64) if outside.height == 0 else inside.cum_sum()
+    z = zero_volume.cum_sum() if bars.select(zero_volume.any()).item() else pl.lit(0, pl.Int64)
     grid = (
         bars.lazy()
         .with_columns(
-            n=inside.cum_sum(),
-            z=zero_volume.cum_sum(),
+            n=n,
+            z=z,
             p0=pl.when(session_start).then(first_price).forward_fill(),
         )
         .filter(last_in_bucket)

@@ -32,7 +32,9 @@ def coverage_table() -> dict[str, list[str]]:
 def test_every_module_has_tests_named_by_file_or_by_the_architecture_map() -> None:
     table = coverage_table()
     missing = [str(m) for m in modules() if not has_own_test(m) and str(m) not in table]
-    assert not missing, f"add tests/<path>/test_<name>.py or a line in {ARCHITECTURE.name}"
+    assert not missing, (
+        f"{missing}: add tests/<path>/test_<name>.py or a line in {ARCHITECTURE.name}"
+    )
 
 
 def test_the_map_names_existing_modules_and_tests() -> None:

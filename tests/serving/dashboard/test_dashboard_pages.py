@@ -133,9 +133,7 @@ def test_each_page_renders_from_the_api(api: ApiClient, page: str) -> None:
         assert metrics(at)["Rows dropped by cleaning"] == str(
             quality["cleaning_report"]["rows_dropped"]
         )
-        coverage = next(
-            d.value for d in at.dataframe if "age (trading days)" in d.value.columns
-        )
+        coverage = next(d.value for d in at.dataframe if "age (trading days)" in d.value.columns)
         inputs = quality["cleaning_report"]["inputs"]
         assert list(coverage["input"]) == list(inputs)
         assert {"spx", "vix", "realized", "ANFCI"} <= set(inputs)

@@ -83,17 +83,25 @@ def start_api(settings: Settings, expected_version: str | None = None) -> ApiSta
     started = time.perf_counter()
     env = settings.as_env() | {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     health = f"{settings.api_url}/health"
-    service = processes.start(
-        settings.run_dir, NAME, command(), health_url=health, env=env, timeout=120
-    )
+
+    def start() -> processes.Service:
+        return processes.start(
+            settings.run_dir,
+            NAME,
+            command(),
+            health_url=health,
+            env=env,
+            timeout=120,
+            port_setting="VOLPRED_API_PORT",
+        )
+
+    service = start()
     try:
         answer = wait_for_version(settings, expected_version, timeout=30)
     except processes.ServiceError:
         log.warning("run_flask_api: the running API did not pick up the model; restarting it")
         processes.stop(settings.run_dir, NAME)
-        service = processes.start(
-            settings.run_dir, NAME, command(), health_url=health, env=env, timeout=120
-        )
+        service = start()
         answer = wait_for_version(settings, expected_version, timeout=60)
     status = ApiStatus(
         url=settings.api_url,

@@ -23,12 +23,12 @@ import polars as pl
 
 from volpred.config import Settings
 from volpred.data import macro as macro_data
+from volpred.data import realized as realized_data
 from volpred.data.features import (
     AGE_SOURCES,
     ASYMMETRY,
     FEATURES,
     INTRADAY,
-    REALIZED_INPUTS,
     TARGETS,
     add_asymmetry,
     add_features,
@@ -267,11 +267,6 @@ def cleaned_columns(series: list[str]) -> list[str]:
     return [*CLEANED_COLUMNS[: -len(TARGETS)], *macro_columns(series), *TARGETS]
 
 
-def empty_realized() -> pl.DataFrame:
-    schema = {c: pl.Float64 for c in REALIZED_INPUTS} | {"n_bars": pl.Int64}
-    return pl.DataFrame(schema={DATE: pl.Date, **schema})
-
-
 def coverage(
     table: pl.DataFrame, inputs: dict[str, tuple[pl.Expr, str | None]]
 ) -> dict[str, dict[str, Any]]:
@@ -303,7 +298,7 @@ def build_table(
     valid, findings = validate(raw, settings)
     filled = fill_gaps(ages(valid, RAW_AGES), settings.ffill_limit)
     table = add_asymmetry(add_targets(add_features(filled), settings.horizon))
-    table = add_intraday(table, empty_realized() if realized is None else realized)
+    table = add_intraday(table, realized_data.empty_measures() if realized is None else realized)
     table = ages(table, {"irv_age": AGE_SOURCES["irv_age"]})
     series = list(settings.macro_series) if macro is not None else []
     if macro is not None:

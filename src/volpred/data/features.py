@@ -135,8 +135,6 @@ INTRADAY: dict[str, str] = {
     "ijump21": "jump share of 21-day realized variance: sum max(rv5 - bv, 0) / sum rv5",
     "overnight_ret": "log return from the previous session's close to the day's first price",
 }
-#: The raw columns of the daily realized measures (`volpred.data.realized.COLUMNS`).
-REALIZED_INPUTS = ("rv5", "bv", "rs_pos", "rs_neg", "n_bars", "overnight_ret")
 #: Where each model input comes from: its age column (trading days since that source was last
 #: observed) says how stale the input is on each row. Inputs from the SPX close itself are
 #: never stale (a row exists only where the close does).

@@ -775,13 +775,7 @@ def plan_partitions(path: str | Path, settings: Settings) -> list[Partition]:
 
 #: The per-day frame of one partition (before `combine_partitions`): the measures, the two
 #: prices the overnight return needs, and the day's counts and verdict.
-PARTIAL_SCHEMA: dict[str, pl.DataType] = {
-    "date": pl.Date(),
-    "rv5": pl.Float64(),
-    "bv": pl.Float64(),
-    "rs_pos": pl.Float64(),
-    "rs_neg": pl.Float64(),
-    "n_bars": pl.Int64(),
+PARTIAL_SCHEMA: dict[str, pl.DataType] = {name: SCHEMA[name] for name in CANONICAL} | {
     "first_price": pl.Float64(),
     "last_close": pl.Float64(),
     "intervals": pl.Int64(),

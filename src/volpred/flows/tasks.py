@@ -32,7 +32,7 @@ def _output(path: Path) -> dict[str, str]:
     return {"path": str(path), "sha256": sha256_file(path)}
 
 
-def _is_network_failure(task: Any, task_run: Any, state: Any) -> bool:
+def is_network_failure(task: Any, task_run: Any, state: Any) -> bool:
     """Retry a download that failed (outage, rate limit), never a file that does not parse."""
     exc = state.result(raise_on_failure=False)
     return isinstance(exc, SourceError) and exc.source in INCREMENTAL
@@ -41,7 +41,7 @@ def _is_network_failure(task: Any, task_run: Any, state: Any) -> bool:
 @task(
     name="ingest_data",
     cache_key_fn=lambda ctx, params: cachekeys.ingest_key(params["settings"]),
-    retry_condition_fn=_is_network_failure,
+    retry_condition_fn=is_network_failure,
     timeout_seconds=900,
     **CHECKPOINT,
 )

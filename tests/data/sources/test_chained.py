@@ -231,7 +231,7 @@ def test_network_failure_fails_the_chain_retryably_and_keeps_the_checkpoint(
 
 
 def test_the_flow_retries_a_chains_download_but_not_its_file() -> None:
-    from volpred.flows.tasks import _is_network_failure
+    from volpred.flows.tasks import is_network_failure
 
     @dataclass
     class Failed:
@@ -241,8 +241,8 @@ def test_the_flow_retries_a_chains_download_but_not_its_file() -> None:
             return self.error
 
     download = SourceError("csv+fred", fred.series_uri("SP500"), "HTTP 500")
-    assert _is_network_failure(None, None, Failed(download))
-    assert not _is_network_failure(None, None, Failed(SourceError("csv", "h.csv", "line 2")))
+    assert is_network_failure(None, None, Failed(download))
+    assert not is_network_failure(None, None, Failed(SourceError("csv", "h.csv", "line 2")))
 
 
 @responses.activate

@@ -120,7 +120,13 @@ def ingest(
     )
     try:
         raw, extras = ingest_all(settings)
-    except (SourceError, CheckpointWriteError, RealizedInputError, MacroInputError) as exc:
+    except (
+        SourceError,
+        CheckpointWriteError,
+        RealizedInputError,
+        MacroInputError,
+        ValueError,  # a setting the realized or macro step cannot use, named
+    ) as exc:
         _fail(exc)
     _print(raw.as_dict() | {"inputs": {x.name: x.as_dict() for x in extras}})
 

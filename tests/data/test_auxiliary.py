@@ -145,3 +145,23 @@ def test_ages_count_trading_days_since_the_vix_was_last_seen(csv_source: Setting
     assert table["vix"].tail(20).null_count() == 20 - csv_source.ffill_limit
     assert report["inputs"]["vix"]["last_date"] == str(cut)
     assert report["inputs"]["vix"]["age_days"] == 20
+
+
+def test_a_bad_setting_stops_ingest_before_the_market_table_changes(csv_source: Settings) -> None:
+    from volpred.data.auxiliary import ingest_all
+
+    before = csv_source.raw_path.read_bytes()
+    bad = csv_source.with_overrides(macro_source="auto", macro_lags={"ANFCI": "someday"})
+    with pytest.raises(ValueError, match="ANFCI"):
+        ingest_all(bad)
+    assert csv_source.raw_path.read_bytes() == before
+    off = bad.with_overrides(macro_source="none")  # macro off: its rules are not read
+    assert ingest_all(off)[1][1].notes == ["macro series turned off (VOLPRED_MACRO_SOURCE=none)"]
+
+
+def test_a_macro_value_older_than_the_table_has_its_true_age() -> None:
+    from volpred.data.features import macro_ages
+
+    days = pl.Series("date", [date(2020, 1, 6), date(2020, 1, 7)])  # Monday, Tuesday
+    frame = pl.DataFrame({"date": days, "x_obs_date": [date(2019, 12, 30), date(2020, 1, 7)]})
+    assert macro_ages(frame, {"x_age": "x_obs_date"})["x_age"].to_list() == [5, 0]

@@ -139,6 +139,8 @@ def ingest_realized(settings: Settings, bars: BarsComputer = _local_bars) -> Aux
 
 
 def _macro_result(settings: Settings, session: Any) -> macro.MacroResult | None:
+    if settings.macro_source == "none":
+        return None
     specs = macro.macro_specs(settings)
     options = {
         "calendar": settings.macro_calendar,
@@ -146,8 +148,6 @@ def _macro_result(settings: Settings, session: Any) -> macro.MacroResult | None:
         "start": settings.start,
         "end": settings.end,
     }
-    if settings.macro_source == "none":
-        return None
     if settings.macro_source == "fred":
         return macro.fetch_macro(specs, settings, session)
     if settings.macro_dir is not None:
@@ -170,7 +170,11 @@ def ingest_macro(settings: Settings, session: Any = None) -> AuxiliaryResult:
         meta: dict[str, Any] = {
             "kind": "none",
             "series": [],
-            "notes": ["no macro series configured for this source (VOLPRED_MACRO_DIR)"],
+            "notes": [
+                "macro series turned off (VOLPRED_MACRO_SOURCE=none)"
+                if settings.macro_source == "none"
+                else "no macro series for this source without VOLPRED_MACRO_DIR"
+            ],
         }
     else:
         frame = result.frame
@@ -215,10 +219,22 @@ def ingest_macro(settings: Settings, session: Any = None) -> AuxiliaryResult:
     )
 
 
+def check_settings(settings: Settings) -> None:
+    """Raise ValueError naming the setting when the lag rules or the bars' zone are invalid."""
+    if settings.macro_source != "none":
+        macro.macro_specs(settings)
+    if settings.bars_path is not None:
+        realized.check_timezone(settings.bars_timezone)
+
+
 def ingest_all(
     settings: Settings, bars: BarsComputer = _local_bars, session: Any = None
 ) -> tuple[IngestResult, list[AuxiliaryResult]]:
     """ingest_data's three checkpoints: the market table, the realized measures, the macro
-    observations (`bars` computes measures from intraday bars; the flow fans it out)."""
+    observations (`bars` computes measures from intraday bars; the flow fans it out).
+
+    The settings the realized and macro steps read are checked first, so that a mistake in
+    them stops the run before the market table is replaced."""
+    check_settings(settings)
     market = ingest(settings, session=session)
     return market, [ingest_realized(settings, bars), ingest_macro(settings, session)]

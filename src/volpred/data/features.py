@@ -145,15 +145,6 @@ AGE_SOURCES: dict[str, pl.Expr] = {
     | (pl.col("dgs10").is_not_null() & pl.col("dgs2").is_not_null()),
     "irv_age": pl.col("_rv5_day").is_not_null(),
 }
-INPUT_AGE: dict[str, str] = {
-    "vix": "vix_age",
-    "vix_var_month": "vix_age",
-    "vrp": "vix_age",
-    "vrp_ratio": "vix_age",
-    "dgs10": "dgs10_age",
-    "term_spread": "term_spread_age",
-    **dict.fromkeys(INTRADAY, "irv_age"),
-}
 
 
 def add_asymmetry(frame: pl.DataFrame) -> pl.DataFrame:
@@ -186,10 +177,10 @@ def add_intraday(frame: pl.DataFrame, realized: pl.DataFrame) -> pl.DataFrame:
         pl.col("bv").alias("_bv_day"),
         pl.col("rs_pos").alias("_rs_pos_day"),
         pl.col("rs_neg").alias("_rs_neg_day"),
+        pl.col("jump").alias("_jump_day"),
         pl.col("overnight_ret"),
     )
-    rv, bv = pl.col("_rv5_day"), pl.col("_bv_day")
-    jump = pl.when(bv.is_not_null()).then(pl.max_horizontal(rv - bv, pl.lit(0.0)))
+    rv, jump = pl.col("_rv5_day"), pl.col("_jump_day")
 
     def vol(column: str | pl.Expr, window: int) -> pl.Expr:
         col = pl.col(column) if isinstance(column, str) else column
@@ -202,7 +193,7 @@ def add_intraday(frame: pl.DataFrame, realized: pl.DataFrame) -> pl.DataFrame:
         d = pl.when(both).then(den).rolling_sum(window, min_samples=_min_samples(window))
         return pl.when(d > 0).then(n / d)
 
-    return frame.join(measures, on="date", how="left").with_columns(
+    return frame.join(measures, on="date", how="left", maintain_order="left").with_columns(
         irv1=(rv * TRADING_DAYS).sqrt(),
         irv5=vol(rv, 5),
         irv21=vol(rv, 21),
@@ -228,10 +219,14 @@ def macro_ages(frame: pl.DataFrame, obs_columns: dict[str, str]) -> pl.DataFrame
     after it) to each row: how old the news is, not how long ago it was published."""
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     days = frame["date"]
+    first = days.min()
+
+    def age_of(obs: str) -> pl.Expr:
+        at = pl.lit(days.search_sorted(frame[obs].fill_null(first), side="left"))
+        # An observation older than the table counts the weekdays up to its first row too.
+        before = pl.business_day_count(pl.col(obs), pl.lit(first)).clip(lower_bound=0)
+        return pl.when(pl.col(obs).is_not_null()).then(row - at + before.fill_null(0))
+
     return frame.with_columns(
-        pl.when(pl.col(obs).is_not_null())
-        .then(row - pl.lit(days.search_sorted(frame[obs].fill_null(days.min()), side="left")))
-        .cast(pl.Int32)
-        .alias(age)
-        for age, obs in obs_columns.items()
+        age_of(obs).cast(pl.Int32).alias(age) for age, obs in obs_columns.items()
     )

@@ -643,24 +643,6 @@ def fetch_macro(
     )
 
 
-def load_macro(settings: Settings, session: requests.Session | None = None) -> MacroResult:
-    """What `settings` asks for: `macro_dir` when set, else a download."""
-    specs = macro_specs(settings)
-    if settings.macro_dir is not None:
-        return read_macro_dir(
-            settings.macro_dir,
-            specs,
-            calendar=settings.macro_calendar,
-            min_years=settings.macro_min_years,
-            start=settings.start,
-            end=settings.end,
-        )
-    return fetch_macro(specs, settings, session)
-
-
-# --- short histories --------------------------------------------------------------------------
-
-
 def find_short_series(
     frame: pl.DataFrame,
     series: Sequence[str],

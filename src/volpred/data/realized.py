@@ -675,14 +675,14 @@ def _local_day(us: int, layout: BarLayout, settings: Settings) -> date:
     if layout.aware or settings.bars_timezone != EXCHANGE_TZ:
         if not layout.aware:
             naive = datetime(1970, 1, 1) + timedelta(microseconds=us)
-            instant = naive.replace(tzinfo=_zone(settings.bars_timezone))
+            instant = naive.replace(tzinfo=check_timezone(settings.bars_timezone))
         else:
             instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
         return instant.astimezone(zone).date()
     return (datetime(1970, 1, 1) + timedelta(microseconds=us)).date()
 
 
-def _zone(name: str) -> ZoneInfo:
+def check_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -943,7 +943,7 @@ def _local_time(bars: pl.DataFrame, settings: Settings, aware: bool) -> pl.DataF
     skipped when the file is in order already (the usual case)."""
     zone = settings.bars_timezone
     if not aware and zone not in (EXCHANGE_TZ, "UTC"):
-        _zone(zone)
+        check_timezone(zone)
         bars = bars.with_columns(
             pl.from_epoch("__t", "us")
             .dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")

@@ -34,6 +34,8 @@ STAGE_MODULES: dict[str, list[str]] = {
     "clean": [
         "volpred.data.clean",
         "volpred.data.features",
+        "volpred.data.macro",
+        "volpred.data.realized",
         "volpred.data.rawcsv",
         "volpred.data.schema",
     ],
@@ -53,6 +55,7 @@ STAGE_SETTINGS: dict[str, list[str]] = {
         "stooq_url",
         "stooq_symbol",
         "seed",
+        "overlap_days",
         "realized_path",
         "realized_symbol",
         "bars_path",

@@ -150,10 +150,14 @@ def test_downloads_reach_back_before_the_start(net: Settings) -> None:
 
 
 @responses.activate
-def test_load_macro_reads_a_folder_without_the_network(tmp_path: Path, net: Settings) -> None:
+def test_a_macro_folder_is_read_without_the_network(tmp_path: Path, net: Settings) -> None:
     for series_id, body in BODIES.items():
         (tmp_path / f"{series_id}.csv").write_text(body)
     chosen = net.with_overrides(macro_dir=tmp_path, macro_series=list(BODIES), macro_min_years=0)
-    result = macro.load_macro(chosen)
-    assert result.source == "folder" and len(responses.calls) == 0
-    assert result.series == list(BODIES)
+    from volpred.data.auxiliary import ingest_macro
+
+    result = ingest_macro(chosen)
+    assert result.kind == "folder" and len(responses.calls) == 0
+    assert pl.read_parquet(chosen.macro_checkpoint)["series"].unique(
+        maintain_order=True
+    ).to_list() == list(BODIES)

@@ -42,6 +42,20 @@ def test_the_latest_forecast_line():
         "(80% band 10.1-16.6%), log return +0.57% (-5.16 to +4.11%)\n"
     )
     assert summary.forecast_line(make_card()) == "" == summary.forecast_line(None)
+    at90 = make_card(latest_forecast=LATEST, metrics={"final_model": {"interval_level": 0.9}})
+    assert "(90% band 10.1-16.6%)" in summary.forecast_line(at90)
+
+
+def test_the_inputs_line_names_each_checkpoint():
+    inputs = {
+        "realized": {"kind": "bars", "synthetic": True, "first_date": "2005-01-03",
+                     "last_date": "2025-12-31"},
+        "macro": {"kind": "none"},
+    }  # fmt: skip
+    assert summary.inputs_line({"inputs": inputs}) == (
+        "- inputs: realized: bars, synthetic, 2005-01-03 .. 2025-12-31; macro: none\n"
+    )
+    assert summary.inputs_line({}) == ""
 
 
 def test_the_run_summary_with_and_without_services():

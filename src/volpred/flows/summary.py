@@ -11,6 +11,9 @@ from typing import Any
 from volpred.model.card import Headline, ModelCard
 from volpred.model.promotion import PromotionDecision
 
+#: The band level a card that does not record its own was trained with.
+DEFAULT_LEVEL = 0.8
+
 
 def pct(x: float, digits: int = 1) -> str:
     """A decimal as a percentage without the sign: 0.1398 -> "14.0"."""
@@ -42,11 +45,25 @@ def forecast_line(card: ModelCard | None) -> str:
     f = card.latest_forecast if card else None
     if card is None or f is None:
         return ""
+    final = card.metrics.final_model
+    level = (final.interval_level if final else None) or DEFAULT_LEVEL
     return (
         f"- latest forecast (as of {f.date}, next {card.horizon} trading days): "
-        f"volatility {pct(f.vol)}% (80% band {pct(f.vol_lo)}-{pct(f.vol_hi)}%), "
+        f"volatility {pct(f.vol)}% ({pct(level, 0)}% band {pct(f.vol_lo)}-{pct(f.vol_hi)}%), "
         f"log return {signed_pct(f.ret)}% ({signed_pct(f.ret_lo)} to {signed_pct(f.ret_hi)}%)\n"
     )
+
+
+def inputs_line(raw: dict[str, Any]) -> str:
+    """The realized and macro checkpoints ingest_data wrote: what kind, what span."""
+    parts = []
+    for name, x in (raw.get("inputs") or {}).items():
+        if x.get("kind") == "none":
+            parts.append(f"{name}: none")
+            continue
+        mark = ", synthetic" if x.get("synthetic") else ""
+        parts.append(f"{name}: {x['kind']}{mark}, {x['first_date']} .. {x['last_date']}")
+    return f"- inputs: {'; '.join(parts)}\n" if parts else ""
 
 
 def links(
@@ -79,7 +96,8 @@ def run_summary(
         f"# volpred run\n\n"
         f"- data: `{raw['source']}`{synthetic}, {raw['first_date']} .. {raw['last_date']}, "
         f"{raw['rows']} rows ({cleaned['rows_out']} after cleaning)\n"
-        f"- model: version `{saved.get('version')}` ({saved.get('reason')})\n"
+        + inputs_line(raw)
+        + f"- model: version `{saved.get('version')}` ({saved.get('reason')})\n"
         + forecast_line(served)
         + "".join(links(api, dashboard, analysis))
     )

@@ -56,10 +56,6 @@ class AuxiliaryResult:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
 
 
-def _local_bars(path: Path, settings: Settings) -> realized.RealizedResult:
-    return realized.measures_from_bars(path, settings)
-
-
 def _write(frame: pl.DataFrame, path: Path, meta_path: Path, meta: dict[str, Any]) -> None:
     with staged_writes() as stage:
         stage(path, write_parquet(frame))
@@ -93,7 +89,9 @@ def _measures(settings: Settings, bars: BarsComputer) -> tuple[realized.Realized
     return empty, False
 
 
-def ingest_realized(settings: Settings, bars: BarsComputer = _local_bars) -> AuxiliaryResult:
+def ingest_realized(
+    settings: Settings, bars: BarsComputer = realized.measures_from_bars
+) -> AuxiliaryResult:
     """Daily realized measures into `data/realized.parquet` (+ `realized.meta.json`)."""
     started = time.perf_counter()
     result, synthetic = _measures(settings, bars)
@@ -101,10 +99,8 @@ def ingest_realized(settings: Settings, bars: BarsComputer = _local_bars) -> Aux
     first, last = _span(result.frame, "date")
     summary = result.as_dict() | {"kind": kind, "synthetic": synthetic}
     meta = summary | {"written_at": datetime.now(UTC).isoformat()}
-    if result.source_uri and not result.source_uri.startswith("sample") and not synthetic:
-        path = Path(result.source_uri)
-        if path.is_file():
-            meta["input_sha256"] = sha256_file(path)
+    if settings.realized_path is not None:
+        meta["input_sha256"] = sha256_file(Path(settings.realized_path))
     _write(result.frame, settings.realized_checkpoint, settings.realized_meta_path, meta)
     for note in result.notes:
         log.info("ingest_data: realized measures: %s", note)
@@ -228,7 +224,7 @@ def check_settings(settings: Settings) -> None:
 
 
 def ingest_all(
-    settings: Settings, bars: BarsComputer = _local_bars, session: Any = None
+    settings: Settings, bars: BarsComputer = realized.measures_from_bars, session: Any = None
 ) -> tuple[IngestResult, list[AuxiliaryResult]]:
     """ingest_data's three checkpoints: the market table, the realized measures, the macro
     observations (`bars` computes measures from intraday bars; the flow fans it out).

@@ -29,6 +29,8 @@ from volpred.data.features import (
     ASYMMETRY,
     FEATURES,
     INTRADAY,
+    INTRADAY_AGES,
+    MARKET_AGES,
     TARGETS,
     add_asymmetry,
     add_features,
@@ -48,7 +50,6 @@ log = logging.getLogger(__name__)
 CLEANED_COLUMNS = list(
     dict.fromkeys([*RAW_COLUMNS, *FEATURES, *ASYMMETRY, *INTRADAY, *AGE_SOURCES, *TARGETS])
 )
-RAW_AGES = {k: v for k, v in AGE_SOURCES.items() if k != "irv_age"}
 Policy = Literal["fail", "drop", "blank", "fix", "note"]
 SPX_BAR = ["spx_open", "spx_high", "spx_low"]
 VIX_BAR = ["vix_open", "vix_high", "vix_low"]
@@ -296,10 +297,10 @@ def build_table(
     observations with their availability dates) -> (cleaned table, report)."""
     nulls_before = null_counts(raw, NUMERIC_COLUMNS)
     valid, findings = validate(raw, settings)
-    filled = fill_gaps(ages(valid, RAW_AGES), settings.ffill_limit)
+    filled = fill_gaps(ages(valid, MARKET_AGES), settings.ffill_limit)
     table = add_asymmetry(add_targets(add_features(filled), settings.horizon))
     table = add_intraday(table, realized_data.empty_measures() if realized is None else realized)
-    table = ages(table, {"irv_age": AGE_SOURCES["irv_age"]})
+    table = ages(table, INTRADAY_AGES)
     series = list(settings.macro_series) if macro is not None else []
     if macro is not None:
         table = macro_data.join_macro(table, macro, series)

@@ -137,14 +137,16 @@ INTRADAY: dict[str, str] = {
 }
 #: Where each model input comes from: its age column (trading days since that source was last
 #: observed) says how stale the input is on each row. Inputs from the SPX close itself are
-#: never stale (a row exists only where the close does).
-AGE_SOURCES: dict[str, pl.Expr] = {
+#: never stale (a row exists only where the close does). Market ages are taken from the raw
+#: table before gaps are filled; the intraday one after the measures are joined.
+MARKET_AGES: dict[str, pl.Expr] = {
     "vix_age": pl.col("vix_close").is_not_null(),
     "dgs10_age": pl.col("dgs10").is_not_null(),
     "term_spread_age": pl.col("t10y2y").is_not_null()
     | (pl.col("dgs10").is_not_null() & pl.col("dgs2").is_not_null()),
-    "irv_age": pl.col("_rv5_day").is_not_null(),
 }
+INTRADAY_AGES: dict[str, pl.Expr] = {"irv_age": pl.col("_rv5_day").is_not_null()}
+AGE_SOURCES = MARKET_AGES | INTRADAY_AGES
 
 
 def add_asymmetry(frame: pl.DataFrame) -> pl.DataFrame:

@@ -246,4 +246,6 @@ def test_the_last_blocks_forecasts_are_what_the_served_model_says(raw_small):
         "ret_lo": "ret_lo",
         "ret_hi": "ret_hi",
     }.items():
-        np.testing.assert_allclose(ours[key], theirs[column], rtol=1e-12, err_msg=key)
+        # equal up to rounding (the smallest ridge penalty amplifies last-bit differences
+        # between two BLAS calls on the same numbers to ~1e-9)
+        np.testing.assert_allclose(ours[key], theirs[column], rtol=1e-8, err_msg=key)

@@ -5,13 +5,6 @@
 # the services; a docker-type work pool (deployments/docker-pool.json) runs flows in it.
 FROM python:3.11-slim-bookworm
 
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-LABEL org.opencontainers.image.title="volpred" \
-      org.opencontainers.image.description="S&P 500 volatility forecasts: Prefect flow, API, dashboard, report" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}"
-
 # Everything a run writes lives under /var/lib/volpred (the state volume) or /tmp, so the
 # container also runs with a read-only root filesystem (podman run --read-only gives /tmp a
 # tmpfs; with docker add --tmpfs /tmp). The Prefect server writes its UI build (with the API
@@ -77,6 +70,14 @@ USER 10001
 # Each compose service points VOLPRED_HEALTH_URL at its own health endpoint.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(os.environ['VOLPRED_HEALTH_URL'], timeout=4)"]
+
+# Last: the revision changes with every commit, and nothing after it is worth rebuilding.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="volpred" \
+      org.opencontainers.image.description="S&P 500 volatility forecasts: Prefect flow, API, dashboard, report" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
 
 ENTRYPOINT ["tini", "--"]
 CMD ["volpred", "run"]

@@ -124,6 +124,35 @@ def image_present(docker_host: str, image: str) -> bool:
         client.close()
 
 
+#: Settings that name this host's own processes, ports and programs: a flow container has
+#: its own (and starts no services: its runs leave serving to the host).
+HOST_ONLY = {
+    "VOLPRED_RUN_DIR",
+    "VOLPRED_PREFECT_HOST",
+    "VOLPRED_PREFECT_PORT",
+    "VOLPRED_API_HOST",
+    "VOLPRED_API_PORT",
+    "VOLPRED_DASHBOARD_HOST",
+    "VOLPRED_DASHBOARD_PORT",
+    "VOLPRED_DASHBOARD_API_URL",
+    "VOLPRED_SERVICES",
+    "VOLPRED_CHROMIUM_PATH",
+    "VOLPRED_HEALTH_URL",
+}
+
+
+def passed_settings(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The `VOLPRED_*` variables of the worker's environment that flow containers get too
+    (the source, training and report settings), so that a container runs what the host
+    configured."""
+    environ = dict(os.environ if environ is None else environ)
+    return {
+        k: v
+        for k, v in environ.items()
+        if k.startswith("VOLPRED_") and k not in HOST_ONLY and not k.startswith("VOLPRED_DOCKER_")
+    }
+
+
 def state_mounts(settings: Settings) -> dict[str, Path]:
     """The host folders a flow container writes, by their setting's env name, resolved."""
     folders = {
@@ -148,20 +177,16 @@ def pool_template(
     props["image"]["default"] = settings.docker_image
     props["network_mode"]["default"] = settings.docker_network_mode
     props["volumes"]["default"] = [f"{p}:{p}" for p in mounts.values()]
-    env = dict(props["env"].get("default", {}))
+    env = dict(props["env"].get("default", {})) | passed_settings()
     env |= {name: str(path) for name, path in mounts.items()}
     # The container's user may be any host user: its Prefect home and pid files go to the
     # container's own /tmp, never to a folder the worker's environment names on the host.
     env["PREFECT_HOME"] = "/tmp/prefect"  # noqa: S108  # nosec B108 - the container's /tmp
     env["VOLPRED_RUN_DIR"] = "/tmp/volpred-run"  # noqa: S108  # nosec B108
     if settings.docker_network_mode != "host":
-        env["PREFECT_API_URL"] = (
-            f"http://host.containers.internal:{settings.prefect_port}/api"
-        )
+        env["PREFECT_API_URL"] = f"http://host.containers.internal:{settings.prefect_port}/api"
     props["env"]["default"] = env
-    props["container_create_kwargs"]["default"] = {
-        "user": user or f"{os.getuid()}:{os.getgid()}"
-    }
+    props["container_create_kwargs"]["default"] = {"user": user or f"{os.getuid()}:{os.getgid()}"}
     return base
 
 

@@ -203,7 +203,12 @@ def serve_docker(settings: Settings) -> dict[str, str]:
     docker_host = ensure_docker_api(settings)
     if not image_present(docker_host, settings.docker_image):
         raise ContainerError(f"no image {settings.docker_image}: build it with `make image`")
-    env = orchestration.prefect_env(settings) | {"DOCKER_HOST": docker_host}
+    env = orchestration.prefect_env(settings) | {
+        "DOCKER_HOST": docker_host,
+        # prefect-docker reads Podman's version (4.x) as a Docker Engine older than 20.10 and
+        # warns about host.docker.internal, which runs on the host network never use.
+        "PYTHONWARNINGS": "ignore:`host.docker.internal` could not:UserWarning",
+    }
     server = orchestration.ensure_server(settings)
     for path in state_mounts(settings).values():
         path.mkdir(parents=True, exist_ok=True)
@@ -246,7 +251,7 @@ def serve_docker(settings: Settings) -> dict[str, str]:
         "ui": ui,
         "api": orchestration.api_url(settings),
         "pool": settings.docker_work_pool,
-        "deployment": f"volpred/{DEPLOYMENT}",
+        "deployment": f"volpred-pipeline/{DEPLOYMENT}",
         "image": settings.docker_image,
         "docker_host": docker_host,
         "server_pid": str(server.pid) if server else "(started elsewhere)",

@@ -82,12 +82,18 @@ def cleanup() -> Iterator[list[list[str]]]:
         podman(*command, check=False)
 
 
+class Volume(str):
+    """A volume's name, with the output of the run that filled it."""
+
+    log: str = ""
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="session")
-def ran_volume(image: dict[str, object]) -> Iterator[str]:
+def ran_volume(image: dict[str, object]) -> Iterator[Volume]:
     """A state volume the image's default command (the whole flow on the sample source) ran
     in once, with a read-only root filesystem."""
     name = unique("volpred-test-state")
@@ -111,8 +117,9 @@ def ran_volume(image: dict[str, object]) -> Iterator[str]:
             IMAGE,
             timeout=600,
         )
-        yield name
-        del run
+        volume = Volume(name)
+        volume.log = run.stdout + run.stderr
+        yield volume
     finally:
         podman("volume", "rm", "-f", name, check=False)
 

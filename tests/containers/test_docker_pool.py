@@ -37,8 +37,8 @@ def test_a_docker_worker_runs_a_deployment_s_flow_in_a_container(image, tmp_path
             "PREFECT_HOME": str(tmp_path / "prefect-home"),
         }
     )
-    env.pop("PREFECT_API_URL", None)
-    env.pop("DOCKER_HOST", None)
+    for name in ("PREFECT_API_URL", "DOCKER_HOST", "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"):
+        env.pop(name, None)
     try:
         served = subprocess.run(
             [*VOLPRED, "serve", "--pool", "docker"],

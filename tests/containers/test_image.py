@@ -50,4 +50,6 @@ def test_the_flow_runs_in_a_container_and_leaves_the_report_and_card_in_the_volu
             next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages"))
         )
         assert pages >= 5, info
+    # Every volpred line of the run (the report's threads too) went to its flow run's log.
+    assert "without a flow run id" not in ran_volume.log, ran_volume.log[-3000:]
     assert (state / "prefect").is_dir()  # the run's Prefect home is the volume's, not the image's

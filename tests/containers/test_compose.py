@@ -6,7 +6,6 @@ container; `down -v` leaves nothing behind."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -70,11 +69,14 @@ def test_compose_comes_up_runs_the_flow_and_goes_down(postgres_image):
         status, page = fetch(f"{prefect}/")
         assert status == 200 and b"<html" in page.lower()  # the UI, served by uid 10001
 
-        os.environ["PREFECT_API_URL"] = f"{prefect}/api"
         from prefect.client.orchestration import get_client
         from prefect.deployments import run_deployment
+        from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        with get_client(sync_client=True) as client:
+        with (
+            temporary_settings({PREFECT_API_URL: f"{prefect}/api"}),
+            get_client(sync_client=True) as client,
+        ):
 
             def deployed() -> bool:
                 try:
@@ -112,7 +114,6 @@ def test_compose_comes_up_runs_the_flow_and_goes_down(postgres_image):
         )  # fmt: skip
         assert through.stdout.strip() in json.dumps(ready), through.stdout
     finally:
-        os.environ.pop("PREFECT_API_URL", None)
         down = run("down", "-v", "-t", "5")
     assert down.returncode == 0, down.stderr[-3000:]
     left = podman("ps", "-a", "-q", "--filter", f"label=io.podman.compose.project={project}")

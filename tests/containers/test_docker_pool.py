@@ -4,7 +4,6 @@ writes to the host's folders; `volpred stop` stops it all promptly."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -45,13 +44,16 @@ def test_a_docker_worker_runs_a_deployment_s_flow_in_a_container(image, tmp_path
             env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert served.returncode == 0, served.stdout + served.stderr
-        os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
         from prefect.client.orchestration import get_client
         from prefect.deployments import run_deployment
+        from prefect.settings import PREFECT_API_URL, temporary_settings
 
         started = time.monotonic()
-        flow_run = run_deployment("volpred-pipeline/daily-docker", timeout=0)
-        with get_client(sync_client=True) as client:
+        with (
+            temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{port}/api"}),
+            get_client(sync_client=True) as client,
+        ):
+            flow_run = run_deployment("volpred-pipeline/daily-docker", timeout=0)
             finished = wait_until(
                 lambda: (r := client.read_flow_run(flow_run.id)).state.is_final() and r,
                 300,
@@ -69,7 +71,6 @@ def test_a_docker_worker_runs_a_deployment_s_flow_in_a_container(image, tmp_path
         assert "Failed to create the Prefect home" not in log, log[-4000:]
         assert "without a flow run id" not in log, log[-4000:]
     finally:
-        os.environ.pop("PREFECT_API_URL", None)
         t0 = time.monotonic()
         stopped = subprocess.run(
             [*VOLPRED, "stop"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120

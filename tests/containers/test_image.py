@@ -20,7 +20,8 @@ def test_the_image_is_labelled_healthchecked_and_runs_as_a_user(image):
     assert labels["org.opencontainers.image.version"] == "0.1.0"
     assert labels["org.opencontainers.image.revision"] not in ("", "unknown")
     assert info["Config"]["User"] == "10001"
-    assert "VOLPRED_HEALTH_URL" in json.dumps(info["Config"].get("Healthcheck", {}))
+    healthcheck = info.get("Healthcheck") or info["Config"].get("Healthcheck")
+    assert "VOLPRED_HEALTH_URL" in json.dumps(healthcheck)
     env = dict(e.split("=", 1) for e in info["Config"]["Env"])
     assert env["PREFECT_UI_STATIC_DIRECTORY"].startswith("/tmp/")
     assert env["VOLPRED_PREFECT_PORT"] != "4200"  # never the host's own server

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.containers.conftest import POSTGRES_IMAGE, podman, podman_env, unique, wait_until
-from tests.support.runs import free_port
+from tests.support.runs import FAST_TRAINING, free_port
 
 pytestmark = pytest.mark.container
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +52,7 @@ def test_compose_comes_up_runs_the_flow_and_goes_down(postgres_image):
     project = unique("volpred-test")
     ports = {name: free_port() for name in ("PREFECT", "API", "DASHBOARD")}
     env = podman_env() | {f"VOLPRED_COMPOSE_{k}_PORT": str(v) for k, v in ports.items()}
+    env |= FAST_TRAINING  # the services' plumbing is under test here, not the model
     env.pop("PREFECT_API_URL", None)
     compose = [*compose_command(), "-p", project, "-f", str(COMPOSE_FILE)]
 

@@ -1,7 +1,7 @@
 """Walk-forward forecast quality: every model and benchmark, both targets, overall and recent.
 
     python benchmarks/forecast_quality.py --data PATH [--realized FILE] [--macro-dir DIR]
-                                          [--since 2010] [--refit-every 21] [--jobs 1]
+                                          [--since 2010] [--refit-every 21] [--jobs 2]
                                           [--json metrics.json]
 
 PATH is a raw market CSV in the canonical schema (e.g. the shared 1990-2018 file), FILE a daily
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--macro-dir", type=Path, default=None)
     parser.add_argument("--since", type=int, default=2010)
     parser.add_argument("--refit-every", type=int, default=Settings().refit_every)
-    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=Settings().train_jobs)
     parser.add_argument("--json", type=Path, default=None, help="also write the metrics here")
     args = parser.parse_args(argv)
 

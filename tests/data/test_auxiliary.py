@@ -132,7 +132,7 @@ def test_no_macro_value_is_used_before_its_publication(settings: Settings) -> No
 
 
 def test_ages_count_trading_days_since_the_vix_was_last_seen(csv_source: Settings) -> None:
-    """A VIX feed that stops 20 trading days before the prices: filled for `ffill_limit` days,
+    """A VIX feed that stops 20 trading days before the prices: filled for its fill limit,
     then missing, and its age says how old the last real value is all along."""
     raw = pl.read_csv(csv_source.raw_path, try_parse_dates=True)
     cut = raw["date"][-21]
@@ -142,7 +142,7 @@ def test_ages_count_trading_days_since_the_vix_was_last_seen(csv_source: Setting
     )
     table, report = build_table(stopped, csv_source)
     assert table["vix_age"].tail(20).to_list() == list(range(1, 21))
-    assert table["vix"].tail(20).null_count() == 20 - csv_source.ffill_limit
+    assert table["vix"].tail(20).null_count() == 20 - csv_source.fill_limits["vix"]
     assert report["inputs"]["vix"]["last_date"] == str(cut)
     assert report["inputs"]["vix"]["age_days"] == 20
 

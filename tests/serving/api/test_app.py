@@ -43,7 +43,7 @@ def test_model_card(client, served):
     version = candidate.served_card(served).version
     saved = json.loads((served.artifacts_dir / "models" / version / "model_card.json").read_text())
     answer = client.get("/model")
-    assert answer.get_json() == saved and saved["schema_version"] == "1.0"
+    assert answer.get_json() == saved and saved["schema_version"] == "1.1"
 
 
 def test_a_card_saved_before_schema_versions_is_served_as_saved_plus_its_version(served, tmp_path):

@@ -16,6 +16,12 @@ KEYS = {
     "as_of",
     "model_version",
     "synthetic_data",
+    "inputs_as_of",
+    "stale_inputs",
+    "vol_model",
+    "ret_model",
+    "fallback",
+    "return_fallback",
 }
 
 
@@ -106,3 +112,14 @@ def test_precomputed_forecasts_equal_a_fresh_model_call(forecaster):
     fresh = forecaster.model.predict(forecaster.X[rows])
     for key, values in fresh.items():
         np.testing.assert_allclose(forecaster.outputs[key][rows], values)
+
+
+def test_a_fresh_day_names_each_sources_last_day_and_no_fallback(forecaster):
+    (record,) = predict(forecaster, dates=["2020-03-16"])
+    assert record["stale_inputs"] == []
+    assert record["fallback"] is None and record["return_fallback"] is None
+    assert record["vol_model"] == forecaster.model.vol_kind
+    assert record["ret_model"] == forecaster.model.ret_kind
+    assert record["inputs_as_of"]["spx"] == "2020-03-16"
+    assert {"spx", "vix", "treasuries"} <= set(record["inputs_as_of"])
+    assert all(day <= "2020-03-16" for day in record["inputs_as_of"].values())

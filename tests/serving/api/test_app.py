@@ -21,6 +21,7 @@ from volpred.serving.api.schemas import INPUT_RANGES, MAX_ROWS
 FORECAST_KEYS = {
     "ret", "ret_lo", "ret_hi", "vol", "vol_lo", "vol_hi",
     "horizon_days", "as_of", "model_version", "synthetic_data",
+    "inputs_as_of", "stale_inputs", "vol_model", "ret_model", "fallback", "return_fallback",
 }  # fmt: skip
 
 

@@ -18,7 +18,7 @@ import polars as pl
 from volpred.config import Settings
 from volpred.data.features import TARGETS
 from volpred.model import store
-from volpred.model.card import DataSection, LatestForecast, Metrics, ModelCard
+from volpred.model.card import SCHEMA_VERSION, DataSection, LatestForecast, Metrics, ModelCard
 from volpred.runtime import cachekeys
 from volpred.runtime.storage import (
     atomic_write_bytes,
@@ -53,6 +53,7 @@ def build_card(
     """Everything a reviewer needs to judge the model, minus what the saver adds (version)."""
     report = read_json(settings.cleaning_report_path) or {}
     return ModelCard(
+        schema_version=SCHEMA_VERSION,  # a card read without one is older (1.0)
         trained_at=datetime.now(UTC).isoformat(),
         data=DataSection(
             source=report.get("source", "unknown"),
@@ -71,7 +72,8 @@ def build_card(
         train_seconds=round(result.seconds, 2),
         fingerprint=fingerprint,
         latest_forecast=latest_forecast,
-        latest_refusal=latest_refusal,
+        # Only when refused: a card with a forecast does not carry an empty reason.
+        **({"latest_refusal": latest_refusal} if latest_refusal else {}),
     )
 
 

@@ -26,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 SCHEMA_MAJOR = 1
 SCHEMA_VERSION = f"{SCHEMA_MAJOR}.1"
+#: The version of a card written before cards carried one.
+UNVERSIONED = "1.0"
 _VERSION = re.compile(r"^(\d+)\.(\d+)$")
 
 Target = Literal["vol", "ret"]
@@ -176,7 +178,7 @@ class ModelCard(_Part):
     def _known_schema(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        raw = data.get("schema_version", SCHEMA_VERSION)
+        raw = data.get("schema_version", UNVERSIONED)
         text = f"{raw}.0" if isinstance(raw, int) and not isinstance(raw, bool) else raw
         match = _VERSION.match(text) if isinstance(text, str) else None
         if match is None:

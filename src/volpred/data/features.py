@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from volpred.config import Settings
 from volpred.data.schema import RAW_COLUMNS
 
 TRADING_DAYS = 252
@@ -175,8 +176,7 @@ SOURCE_AGE_COLUMNS: dict[str, str] = {
 _OWN_AGE_COLUMNS = {"term_spread": "term_spread_age"}
 _VIX_INPUTS = ("vix", "vix_var_month", "vrp", "vrp_ratio", "vrp_neg")
 _TREASURY_INPUTS = ("term_spread", "dgs10")
-_DEFAULT_MACRO: tuple[str, ...] = ("ANFCI", "STLFSI4", "BAMLH0A0HYM2", "BAMLC0A0CM", "ICSA")
-_DEFAULT_MACRO += ("CFNAI", "DCOILWTICO", "DGS30", "T10YIE")
+_DEFAULT_MACRO: tuple[str, ...] = tuple(Settings.model_fields["macro_series"].default)
 
 
 def input_source(column: str, macro_series: Iterable[str] = _DEFAULT_MACRO) -> str:

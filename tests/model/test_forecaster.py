@@ -3,7 +3,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from volpred.model.final import OUTPUT_KEYS
+from volpred.model.final import ANSWER_KEYS, OUTPUT_KEYS
 from volpred.model.forecaster import PredictionInputError, load_forecaster, predict
 
 KEYS = {
@@ -120,8 +120,8 @@ def test_one_date_per_feature_set(forecaster):
 def test_precomputed_forecasts_equal_a_fresh_model_call(forecaster):
     rows = np.array([0, 100, len(forecaster.dates) - 1])
     fresh = forecaster.model.predict(forecaster.X[rows])
-    for key in OUTPUT_KEYS:
-        np.testing.assert_allclose(forecaster.outputs[key][rows], fresh[key])
+    for key in (*OUTPUT_KEYS, *ANSWER_KEYS):
+        np.testing.assert_array_equal(forecaster.outputs[key][rows], fresh[key])
 
 
 def test_a_fresh_day_names_each_sources_last_day_and_no_fallback(forecaster):

@@ -91,4 +91,4 @@ def test_walkforward_fields_come_from_settings():
         0.9,
     )
     assert WalkForwardConfig.from_settings(Settings(horizon=10, wf_gap=15)).gap == 15
-    assert WalkForwardConfig.from_settings(Settings()).refit_every == 252
+    assert WalkForwardConfig.from_settings(Settings()).refit_every == 21

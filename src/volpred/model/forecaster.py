@@ -228,8 +228,9 @@ def status(
         "stale_inputs": missing,
         "vol_model": vol_model,
         "ret_model": ret_model,
-        "fallback": None if vol_model == model.vol_kind else vol_model,
-        "return_fallback": None if ret_model == model.ret_kind else ret_model,
+        # With every input present the primary answered, whatever its label says.
+        "fallback": None if not missing or vol_model == model.vol_kind else vol_model,
+        "return_fallback": None if not missing or ret_model == model.ret_kind else ret_model,
     }
 
 

@@ -235,6 +235,11 @@ class Settings(BaseSettings):
     prefect_host: str = "127.0.0.1"
     prefect_port: int = 4200
     work_pool: str = "volpred-process"
+    # Flow runs in containers (`volpred serve --pool docker`): the docker-type pool, the image
+    # its runs start, and the container network (host: the runs reach the host's server).
+    docker_work_pool: str = "volpred-docker"
+    docker_image: str = "localhost/volpred:latest"
+    docker_network_mode: str = "host"
     api_host: str = "127.0.0.1"
     api_port: int = 5000
     api_key: SecretStr | None = Field(

@@ -141,3 +141,17 @@ def test_as_of_dates_are_the_day_each_source_was_last_observed():
     assert got["vix"].to_list() == [None, jan[1], jan[2], jan[2], jan[2]]
     assert got["treasuries"].to_list() == [jan[0], jan[1], jan[1], jan[1], jan[1]]
     assert got["ANFCI"].to_list() == [None, None, date(2023, 12, 29), date(2023, 12, 29), None]
+
+
+def test_vix_dynamics_by_hand():
+    from volpred.data.features import add_vix_dynamics
+
+    vix = [20.0] * 70 + [30.0]
+    frame = pl.DataFrame({"vix": vix, "vrp_ratio": [1.2] * 70 + [0.9]})
+    out = add_vix_dynamics(frame).row(-1, named=True)
+    assert out["vix_chg5"] == pytest.approx(math.log(1.5))
+    assert out["vix_chg21"] == pytest.approx(math.log(1.5))
+    assert out["vix_rel63"] == pytest.approx(math.log(30 / ((62 * 20 + 30) / 63)))
+    assert out["vrp_neg"] == 1.0 and add_vix_dynamics(frame)["vrp_neg"][0] == 0.0
+    first = add_vix_dynamics(frame).row(0, named=True)
+    assert first["vix_chg5"] is None and first["vix_rel63"] is None

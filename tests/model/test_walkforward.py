@@ -184,3 +184,21 @@ def test_threads_do_not_change_results(raw_small):
     two = run_walkforward(panel, small_config(n_jobs=2, selection_years=1.0))
     assert one.frame.equals(two.frame)
     assert [b["choice"] for b in one.blocks] == [b["choice"] for b in two.blocks]
+
+
+def test_combination_weights_follow_recent_relative_performance():
+    """Two members, one good in the first half of the past and one in the second: the weights
+    favour the recent winner, and more so than equal-age weighting would."""
+    from volpred.model.walkforward import ensemble_weights
+
+    rng = np.random.default_rng(1)
+    n = 2000
+    y = np.abs(rng.normal(0.15, 0.05, n)) + 0.02
+    noise = rng.normal(0, 0.04, (2, n))
+    good_early = np.where(np.arange(n) < n // 2, y, y + np.abs(noise[0]) + 0.05)
+    good_late = np.where(np.arange(n) >= n // 2, y, y + np.abs(noise[1]) + 0.05)
+    har = y + 0.03
+    w = ensemble_weights(np.vstack([good_early, good_late]), np.arange(n), y, har, 100, n)
+    assert w.sum() == pytest.approx(1.0) and np.all(w >= 0)
+    assert w[1] > w[0]
+    assert np.all(ensemble_weights(np.vstack([y, y]), np.arange(50), y, har, 100) == 0.5)

@@ -210,7 +210,7 @@ def input_sources(
 
 #: Every input the cleaned table measures (the default macro series included) -> its source.
 INPUT_SOURCES: dict[str, str] = input_sources(
-    [*FEATURES, *ASYMMETRY, *INTRADAY, *(s.lower() for s in _DEFAULT_MACRO)]
+    [*FEATURES, *ASYMMETRY, *VIX_DYNAMICS, *INTRADAY, *(s.lower() for s in _DEFAULT_MACRO)]
 )
 
 

@@ -182,21 +182,39 @@ def _export(pipe: Pipeline) -> dict[str, Any]:
     return {"coef": coef, "intercept": float(model.intercept_ - coef @ scaler.mean_)}
 
 
-def fit_ridge(D: np.ndarray, y: np.ndarray, lam: float) -> dict[str, Any]:
-    """Standardise + ridge (penalty lam per observation, intercept unpenalised), exported to
-    raw-scale coefficients: scikit-learn's StandardScaler + Ridge, solved in closed form on
-    the centred moments (the walk-forward fits thousands of these; the Pipeline's overhead
-    was most of their cost)."""
+def ridge_moments(D: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """What a standardised ridge needs of (D, y), whatever its penalty: means, scales (1 for a
+    constant column, as StandardScaler does) and the standardised cross products."""
     mean = D.mean(axis=0)
     scale = D.std(axis=0)
     scale[scale == 0] = 1.0
     Z = (D - mean) / scale
     y_mean = float(y.mean())
-    A = Z.T @ Z
-    A[np.diag_indices_from(A)] += lam * len(y)
-    beta = np.linalg.solve(A, Z.T @ (y - y_mean))
-    coef = beta / scale
-    return {"coef": coef, "intercept": float(y_mean - coef @ mean)}
+    return {
+        "mean": mean,
+        "scale": scale,
+        "y_mean": y_mean,
+        "ZZ": Z.T @ Z,
+        "Zy": Z.T @ (y - y_mean),
+        "n": len(y),
+    }
+
+
+def ridge_from_moments(m: dict[str, Any], lam: float) -> dict[str, Any]:
+    """The ridge of penalty lam per observation (intercept unpenalised) on the moments,
+    exported to raw-scale coefficients."""
+    A = m["ZZ"].copy()
+    A[np.diag_indices_from(A)] += lam * m["n"]
+    coef = np.linalg.solve(A, m["Zy"]) / m["scale"]
+    return {"coef": coef, "intercept": float(m["y_mean"] - coef @ m["mean"])}
+
+
+def fit_ridge(D: np.ndarray, y: np.ndarray, lam: float) -> dict[str, Any]:
+    """Standardise + ridge (penalty lam per observation, intercept unpenalised), exported to
+    raw-scale coefficients: scikit-learn's StandardScaler + Ridge, solved in closed form on
+    the centred moments (the walk-forward fits thousands of these; the Pipeline's overhead
+    was most of their cost, and the moments are shared by every penalty)."""
+    return ridge_from_moments(ridge_moments(D, y), lam)
 
 
 def fit_gamma(D: np.ndarray, ratio: np.ndarray, lam: float) -> dict[str, Any]:

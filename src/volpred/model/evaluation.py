@@ -15,7 +15,7 @@ import polars as pl
 from volpred.data.features import TARGET_RETURN, TARGET_VOL
 from volpred.model import metrics as m
 from volpred.model.estimators import PREDICTOR_GROUPS
-from volpred.model.families import RET_BENCHMARKS, VOL_BENCHMARKS, HarX
+from volpred.model.families import HARX_LAMBDAS, RET_BENCHMARKS, VOL_BENCHMARKS, HarX
 from volpred.model.walkforward import WalkForwardResult
 
 VOL_REFERENCE = "har"
@@ -127,11 +127,14 @@ def per_year_vs_reference(metrics: dict[str, Any], model: str = "selected") -> d
 def evidence(result: WalkForwardResult) -> dict[str, Any] | None:
     """What each predictor group adds out of sample: HAR-X with every group against HAR-X
     without that one (same penalty and loss as the served model's HAR-X), on the evaluated
-    rows; with Diebold-Mariano tests on both losses (negative change = the group helps), the
+    rows (the variance ridge when the Gamma GLM was chosen, which has no group variants);
+    with Diebold-Mariano tests on both losses (negative change = the group helps), the
     share of blocks whose chosen HAR-X had the group, and whether the served model's has it."""
     chosen = result.final_choice.vol_variants.get("harx")
     if not isinstance(chosen, HarX):
         return None
+    if chosen.kind == "gamma":  # fitted on the base terms only: compare the ridge for the variance
+        chosen = HarX(HARX_LAMBDAS[0], "var", chosen.groups)
     f = result.frame
     keep = (
         f["evaluated"].to_numpy()

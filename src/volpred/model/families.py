@@ -219,12 +219,12 @@ class HarX(Family):
     def optional(self) -> tuple[str, ...]:
         return tuple(g for g in cand.OPTIONAL_GROUPS if g == "rates" or g in self.groups)
 
-    def _design_rows(
-        self, train: Train, groups: tuple[str, ...]
-    ) -> tuple[dict[str, Any], np.ndarray] | None:
-        """A design's spec and training rows (those with all its inputs); None when an optional
-        group has no columns here or too few rows, so that the design without it stands in. A
-        required group without columns (no intraday data at all, say) just drops out."""
+    @staticmethod
+    def _design(train: Train, groups: tuple[str, ...]) -> dict[str, Any] | None:
+        """A design on the training rows with all its inputs, shared by every variant of those
+        groups (and its standardised moments by every penalty); None when an optional group has
+        no columns here or too few rows, so that the design without it stands in. A required
+        group without columns (no intraday data at all, say) just drops out."""
         spec = cand.design_spec(train.names, groups)
         if any(g in cand.OPTIONAL_GROUPS and g not in spec["groups"] for g in groups):
             return None
@@ -233,26 +233,34 @@ class HarX(Family):
         optional = [g for g in groups if g in cand.OPTIONAL_GROUPS and g != "rates"]
         if optional and rows.size < cand.MIN_GROUP_ROWS:
             return None
-        return spec, rows
+        D = cand.design(train.X[rows], spec)
+        vix, y = train.vix[rows], train.y_vol[rows]
+        target = cand.vix_log_ratio(vix, y)
+        return {
+            "spec": cand.bound_to(spec, D),
+            "D": D,
+            "vix": vix,
+            "y": y,
+            "target": target,
+            "moments": cand.ridge_moments(D, target),
+        }
 
     def _design_fit(self, train: Train, groups: tuple[str, ...]) -> dict[str, Any] | None:
-        """One design's fit on the training rows with its inputs (None: see `_design_rows`)."""
-        found = train.shared(("harx-rows", groups), lambda: self._design_rows(train, groups))
-        if found is None:
+        """One design's fit on the training rows with its inputs (None: see `_design`)."""
+        d = train.shared(("harx-design", groups), lambda: self._design(train, groups))
+        if d is None:
             return None
-        spec, rows = found
-        D = cand.design(train.X[rows], spec)
-        spec = cand.bound_to(spec, D)
-        vix, y = train.vix[rows], train.y_vol[rows]
         if self.kind == "gamma":
-            fit = cand.fit_harx_gamma(D, vix, y, self.lam)
+            fit = cand.fit_harx_gamma(d["D"], d["vix"], d["y"], self.lam)
         else:
-            ridge, resid = train.shared(
-                ("harx-ridge", self.lam, groups),
-                lambda: cand.fit_harx_ridge(D, vix, y, self.lam),
-            )
-            fit = ridge | {"smear": cand.smear(resid, self.kind)}
-        return fit | {"spec": spec, "optional": [g for g in groups if g in self.optional]}
+
+            def ridge() -> tuple[dict[str, Any], np.ndarray]:
+                fitted = cand.ridge_from_moments(d["moments"], self.lam)
+                return fitted, d["target"] - cand.linear(d["D"], fitted)
+
+            fitted, resid = train.shared(("harx-ridge", self.lam, groups), ridge)
+            fit = fitted | {"smear": cand.smear(resid, self.kind)}
+        return fit | {"spec": d["spec"], "optional": [g for g in groups if g in self.optional]}
 
     def fit(self, train: Train) -> dict[str, Any]:
         required = tuple(g for g in self.groups if g not in cand.OPTIONAL_GROUPS)
@@ -579,7 +587,8 @@ def _by_name(*grids: tuple[Family, ...]) -> dict[str, tuple[Family, ...]]:
 #: evidence exists.
 HARX_LAMBDAS = (0.01, 0.1, 1.0)
 HARX_KINDS = ("vol", "var", "gamma")
-#: The Gamma GLM (the slowest fit) at one penalty: its deviance is the loss, so it needs less.
+#: The Gamma GLM (the slowest fit by far) at one penalty and on the base terms only: its
+#: deviance is QLIKE itself, the loss-aware fit beside the smeared log-variance ridges.
 HARX_GAMMA_LAMBDAS = (0.01,)
 #: HAR-X's predictor-group sets: none, all, and all but each one. Selection chooses among them
 #: inside each window; the evidence table compares "all" with "all but g" for each group g.
@@ -596,6 +605,7 @@ def harx_grid() -> tuple[HarX, ...]:
         HarX(lam, kind, groups)
         for groups in HARX_GROUP_SETS
         for kind in HARX_KINDS
+        if kind != "gamma" or not groups
         for lam in (HARX_GAMMA_LAMBDAS if kind == "gamma" else HARX_LAMBDAS)
     )
 

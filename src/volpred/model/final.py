@@ -244,9 +244,10 @@ def final_bands(
     the V band at the walk-forward's adaptive level after its last realised row."""
     f = result.frame
     yv, yr = f["target_vol"].to_numpy().astype(float), f["target_ret"].to_numpy().astype(float)
-    pv = f["vol_selected" if choice.vol == ENSEMBLE else f"vol_{choice.vol}"].to_numpy()
+    own = choice is result.final_choice  # the served history, as each block's bands used it
+    pv = f["vol_selected" if own or choice.vol == ENSEMBLE else f"vol_{choice.vol}"].to_numpy()
     pv = pv.astype(float)
-    pr = f[f"ret_{choice.ret}"].to_numpy().astype(float)
+    pr = f["ret_selected" if own else f"ret_{choice.ret}"].to_numpy().astype(float)
     rows = np.flatnonzero(np.isfinite(yv) & np.isfinite(yr) & np.isfinite(pv) & np.isfinite(pr))
     w = recency_weights(len(f) - rows, cfg.half_life_rows)
     level = result.vol_band_level or cfg.interval_level

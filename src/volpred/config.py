@@ -9,8 +9,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Default `Settings.fill_limits`: a VIX or Treasury holiday the SPX trades through is a day
+#: or two, a week of silence is a feed problem; an intraday feed missing more than a few days
+#: is not a daily realized measure any more.
+DEFAULT_FILL_LIMITS: dict[str, int] = {"vix": 5, "treasuries": 5, "realized": 3}
+MARKET_SOURCES = tuple(DEFAULT_FILL_LIMITS)
 
 SourceName = Literal["sample", "csv", "fred", "stooq", "live", "csv+live", "csv+fred"]
 ServiceName = Literal["api", "dashboard"]
@@ -177,7 +183,19 @@ class Settings(BaseSettings):
     )
 
     # Cleaning and features.
-    ffill_limit: int = Field(5, ge=0, description="longest VIX/rate gap (trading days) filled")
+    fill_limits: dict[str, int] = Field(
+        dict(DEFAULT_FILL_LIMITS),
+        description="per input source (JSON object): the longest gap, in trading days, over "
+        "which its last value is carried forward; beyond it the source's inputs are null, never "
+        "a constant, and forecasts say so. Sources: vix, treasuries, realized (the intraday "
+        "measures), and optionally a macro series id (a macro value is otherwise carried until "
+        "the next publication, however old); a source left out keeps its default",
+    )
+    ffill_limit: int | None = Field(
+        None,
+        ge=0,
+        description="deprecated: sets fill_limits for vix and treasuries (its old meaning)",
+    )
     max_close_jump: float = Field(
         0.4,
         gt=0,
@@ -255,6 +273,34 @@ class Settings(BaseSettings):
     chromium_path: Path | None = Field(
         None, description="browser for kaleido's figure export; default: found on PATH"
     )
+
+    @field_validator("fill_limits", mode="after")
+    @classmethod
+    def _fill_limits(cls, given: dict[str, int]) -> dict[str, int]:
+        """Each limit is a count of days; a source not given keeps its default, so an
+        override names only what it changes."""
+        bad = {k: v for k, v in given.items() if v < 0}
+        if bad:
+            raise ValueError(f"fill limits are trading days, at least 0: {bad}")
+        return DEFAULT_FILL_LIMITS | given
+
+    @model_validator(mode="after")
+    def _fill_sources_and_alias(self) -> Settings:
+        """The deprecated single limit becomes the VIX and Treasury limits (and is then
+        forgotten, so a copy of these settings does not apply it twice); a limit for an
+        unknown source is a typo that would silently not apply."""
+        if self.ffill_limit is not None:
+            limit = self.ffill_limit
+            self.fill_limits = self.fill_limits | {"vix": limit, "treasuries": limit}
+            self.ffill_limit = None
+        known = set(MARKET_SOURCES) | set(self.macro_series)
+        unknown = sorted(set(self.fill_limits) - known)
+        if unknown:
+            raise ValueError(
+                f"fill_limits names unknown sources {unknown}: use {list(MARKET_SOURCES)} or a "
+                "series of macro_series"
+            )
+        return self
 
     @property
     def api_url(self) -> str:

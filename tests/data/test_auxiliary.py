@@ -73,12 +73,14 @@ def test_a_daily_realized_file_joins_on_its_dates(csv_source: Settings, tmp_path
     assert ingest_realized(chosen).kind == "daily-file"
     clean(chosen)
     table = pl.read_parquet(chosen.cleaned_parquet_path)
-    joined = table.filter(pl.col("irv1").is_not_null())
+    joined = table.filter(pl.col("irv_age") == 0)
     assert joined["date"].to_list() == measured.to_list()
     assert joined["irv1"][0] == pytest.approx((252 * 1e-4) ** 0.5)
     assert joined["ijump21"].drop_nulls()[-1] == pytest.approx(0.1)
     after = table.filter(pl.col("date") > measured[-1])
     assert after["irv_age"].to_list()[:3] == [1, 2, 3]  # stale, and it says so
+    limit = chosen.fill_limits["realized"]  # carried that many days, then missing
+    assert after["irv1"].is_null().to_list()[: limit + 2] == [False] * limit + [True] * 2
 
 
 def test_bad_files_name_the_problem_and_keep_the_last_good_checkpoints(
@@ -132,7 +134,7 @@ def test_no_macro_value_is_used_before_its_publication(settings: Settings) -> No
 
 
 def test_ages_count_trading_days_since_the_vix_was_last_seen(csv_source: Settings) -> None:
-    """A VIX feed that stops 20 trading days before the prices: filled for `ffill_limit` days,
+    """A VIX feed that stops 20 trading days before the prices: filled for its fill limit,
     then missing, and its age says how old the last real value is all along."""
     raw = pl.read_csv(csv_source.raw_path, try_parse_dates=True)
     cut = raw["date"][-21]
@@ -142,7 +144,7 @@ def test_ages_count_trading_days_since_the_vix_was_last_seen(csv_source: Setting
     )
     table, report = build_table(stopped, csv_source)
     assert table["vix_age"].tail(20).to_list() == list(range(1, 21))
-    assert table["vix"].tail(20).null_count() == 20 - csv_source.ffill_limit
+    assert table["vix"].tail(20).null_count() == 20 - csv_source.fill_limits["vix"]
     assert report["inputs"]["vix"]["last_date"] == str(cut)
     assert report["inputs"]["vix"]["age_days"] == 20
 

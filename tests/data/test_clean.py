@@ -66,9 +66,70 @@ def test_forward_fill_stops_after_the_limit(settings):
         .then(None)
         .otherwise(pl.col("vix_close"))
     )
-    filled = fill_gaps(raw, limit=5)
+    filled = fill_gaps(raw, {"vix": 5, "treasuries": 5})
     assert filled["vix_close"].slice(10, 5).null_count() == 0
     assert filled["vix_close"].slice(15, 3).null_count() == 3
+
+
+def _blank_after(raw: pl.DataFrame, row: int, *columns: str) -> pl.DataFrame:
+    idx = pl.int_range(pl.len())
+    return raw.with_columns(
+        pl.when(idx > row).then(None).otherwise(pl.col(c)).alias(c) for c in columns
+    )
+
+
+def test_each_source_is_carried_only_up_to_its_own_limit(settings):
+    """The VIX stops 8 rows and the 2y yield 3 rows before the end: each source is carried
+    for its own limit, then its inputs are null (never a constant), derived ones included."""
+    raw = make_raw(n=300)
+    raw = _blank_after(raw, 291, "vix_open", "vix_high", "vix_low", "vix_close")
+    raw = _blank_after(raw, 296, "dgs2", "t10y2y")
+    limits = settings.with_overrides(fill_limits={"vix": 5, "treasuries": 2})
+    table, report = build_table(raw, limits)
+    tail = table.tail(8)
+    for column in ("vix", "vix_var_month", "vrp", "vrp_ratio", "vix_close"):
+        assert tail[column].is_null().to_list() == [False] * 5 + [True] * 3, column
+    assert tail["vix"].head(5).to_list() == [raw["vix_close"][291]] * 5
+    assert table["term_spread"].tail(3).is_null().to_list() == [False, False, True]
+    assert table["dgs10"].null_count() == 0  # the 10y went on: its own age, its own input
+    assert report["fill_limits"] == {"vix": 5, "treasuries": 2, "realized": 3}
+    longer, _ = build_table(raw, settings.with_overrides(fill_limits={"vix": 10}))
+    assert longer["vix"].null_count() == 0 and longer["term_spread"].null_count() == 0
+
+
+def test_intraday_inputs_are_carried_for_the_realized_limit_then_missing(settings):
+    raw = make_raw(n=200)
+    days = raw["date"].slice(80, 110)  # the intraday feed stops 10 rows before the prices
+    measures = pl.DataFrame(
+        {
+            "date": days,
+            "rv5": [1e-4] * 110,
+            "bv": [0.9e-4] * 110,
+            "rs_pos": [0.5e-4] * 110,
+            "rs_neg": [0.5e-4] * 110,
+            "n_bars": [78] * 110,
+            "jump": [0.1e-4] * 110,
+            "overnight_ret": [0.001] * 110,
+        }
+    )
+    table, _ = build_table(raw, settings.with_overrides(fill_limits={"realized": 3}), measures)
+    assert table["irv_age"].tail(10).to_list() == list(range(1, 11))
+    for column in ("irv1", "irv5", "irv21", "ijump21", "overnight_ret"):
+        assert table[column].tail(10).is_null().to_list() == [False] * 3 + [True] * 7, column
+    assert table["irv1"][192] == pytest.approx((1e-4 * 252) ** 0.5)  # the last value, carried
+
+
+def test_fill_limits_default_per_source_and_the_old_single_limit_sets_vix_and_rates(settings):
+    assert settings.fill_limits == {"vix": 5, "treasuries": 5, "realized": 3}
+    assert settings.with_overrides(fill_limits={"vix": 1}).fill_limits["treasuries"] == 5
+    old = settings.with_overrides(ffill_limit=2)
+    assert old.fill_limits == {"vix": 2, "treasuries": 2, "realized": 3}
+    assert old.ffill_limit is None  # applied once, not again on a copy
+    with pytest.raises(ValueError, match=r"unknown sources \['vx'\]"):
+        settings.with_overrides(fill_limits={"vx": 3})
+    with pytest.raises(ValueError, match="at least 0"):
+        settings.with_overrides(fill_limits={"vix": -1})
+    assert settings.with_overrides(fill_limits={"ANFCI": 30}).fill_limits["ANFCI"] == 30
 
 
 def test_too_few_rows_after_cleaning_is_an_error(settings):

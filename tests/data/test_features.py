@@ -1,4 +1,5 @@
 import math
+from datetime import date
 
 import numpy as np
 import polars as pl
@@ -101,6 +102,45 @@ def test_changing_the_future_never_changes_features_at_t(cut, seed, scale):
     before = add_features(base).head(cut).select(features)
     after = add_features(altered).head(cut).select(features)
     assert before.equals(after)
+
+
+def test_each_input_has_a_source_by_rule():
+    from volpred.data.features import INPUT_SOURCES, input_source
+
+    assert {c for c, s in INPUT_SOURCES.items() if s == "vix"} >= {
+        "vix", "vix_var_month", "vrp", "vrp_ratio",
+    }  # fmt: skip
+    assert input_source("vix_rel63") == input_source("vrp_neg") == "vix"  # new VIX columns
+    assert INPUT_SOURCES["term_spread"] == INPUT_SOURCES["dgs10"] == "treasuries"
+    realized = ["irv1", "irv5", "irv21", "irs_neg21", "irs_pos21", "ijump21", "overnight_ret"]
+    assert all(INPUT_SOURCES[c] == "realized" for c in realized)
+    assert INPUT_SOURCES["anfci"] == "ANFCI" and INPUT_SOURCES["cfnai"] == "CFNAI"
+    assert input_source("mycol", ["MYCOL"]) == "MYCOL"
+    assert INPUT_SOURCES["rv21"] == INPUT_SOURCES["rs_neg21"] == input_source("garch_vol") == "spx"
+
+
+def test_as_of_dates_are_the_day_each_source_was_last_observed():
+    """Row date minus its age in trading days; a macro series' observation date; the oldest
+    of a source's inputs (the term spread stops with the 2y yield); null before any value."""
+    from volpred.data.features import as_of_dates
+
+    days = pl.date_range(date(2024, 1, 1), date(2024, 1, 5), eager=True)  # Monday .. Friday
+    frame = pl.DataFrame(
+        {
+            "date": days,
+            "vix_age": [None, 0, 0, 1, 2],
+            "dgs10_age": [0, 0, 0, 0, 0],
+            "term_spread_age": [0, 0, 1, 2, 3],
+            "anfci_obs_date": [None, None, date(2023, 12, 29), date(2023, 12, 29), None],
+        }
+    )
+    got = as_of_dates(frame, ["rv21", "vix", "vrp", "dgs10", "term_spread", "anfci"])
+    assert got.columns == ["date", "spx", "vix", "treasuries", "ANFCI"]
+    assert got["spx"].to_list() == days.to_list()
+    jan = [date(2024, 1, d) for d in range(1, 6)]
+    assert got["vix"].to_list() == [None, jan[1], jan[2], jan[2], jan[2]]
+    assert got["treasuries"].to_list() == [jan[0], jan[1], jan[1], jan[1], jan[1]]
+    assert got["ANFCI"].to_list() == [None, None, date(2023, 12, 29), date(2023, 12, 29), None]
 
 
 def test_vix_dynamics_by_hand():

@@ -30,7 +30,7 @@ def test_a_saved_card_round_trips_to_the_same_text(served):
         text = path.read_text(encoding="utf-8")
         card = read_card(path)
         assert card.to_json() == text
-        assert json.loads(text)["schema_version"] == SCHEMA_VERSION == "1.0"
+        assert json.loads(text)["schema_version"] == SCHEMA_VERSION == "1.1"
 
 
 def test_the_typed_parts_are_what_the_readers_use(served):

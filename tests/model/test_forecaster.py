@@ -3,6 +3,7 @@ from datetime import date
 import numpy as np
 import pytest
 
+from volpred.model.final import ANSWER_KEYS, OUTPUT_KEYS
 from volpred.model.forecaster import PredictionInputError, load_forecaster, predict
 
 KEYS = {
@@ -16,7 +17,22 @@ KEYS = {
     "as_of",
     "model_version",
     "synthetic_data",
+    "inputs_as_of",
+    "stale_inputs",
+    "vol_model",
+    "ret_model",
+    "fallback",
+    "return_fallback",
 }
+
+
+def assert_same_forecast(got: dict, want: dict) -> None:
+    """Equal records: the numbers to rounding (JSON round trip), every other field exactly."""
+    numbers = {k for k, v in want.items() if isinstance(v, float)}
+    assert {k: got[k] for k in numbers} == pytest.approx({k: want[k] for k in numbers})
+    assert {k: v for k, v in got.items() if k not in numbers} == {
+        k: v for k, v in want.items() if k not in numbers
+    }
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +93,7 @@ def test_dates_or_features_are_required(forecaster):
 def test_a_date_with_no_changes_gives_that_dates_forecast(forecaster):
     (plain,) = predict(forecaster, dates=["2020-03-16"])
     (same,) = predict(forecaster, dates=["2020-03-16"], features={})
-    assert same == pytest.approx(plain)
+    assert_same_forecast(same, plain)
 
 
 def test_changing_the_vix_on_a_date_recomputes_what_derives_from_it(forecaster):
@@ -104,5 +120,16 @@ def test_one_date_per_feature_set(forecaster):
 def test_precomputed_forecasts_equal_a_fresh_model_call(forecaster):
     rows = np.array([0, 100, len(forecaster.dates) - 1])
     fresh = forecaster.model.predict(forecaster.X[rows])
-    for key, values in fresh.items():
-        np.testing.assert_array_equal(forecaster.outputs[key][rows], values)
+    for key in (*OUTPUT_KEYS, *ANSWER_KEYS):
+        np.testing.assert_array_equal(forecaster.outputs[key][rows], fresh[key])
+
+
+def test_a_fresh_day_names_each_sources_last_day_and_no_fallback(forecaster):
+    (record,) = predict(forecaster, dates=["2020-03-16"])
+    assert record["stale_inputs"] == []
+    assert record["fallback"] is None and record["return_fallback"] is None
+    assert record["vol_model"] == forecaster.model.vol_kind
+    assert record["ret_model"] == forecaster.model.ret_kind
+    assert record["inputs_as_of"]["spx"] == "2020-03-16"
+    assert {"spx", "vix", "treasuries"} <= set(record["inputs_as_of"])
+    assert all(day <= "2020-03-16" for day in record["inputs_as_of"].values())

@@ -39,6 +39,7 @@ from volpred.data.features import (
     add_targets,
     add_vix_dynamics,
     ages,
+    limit_stale,
     macro_ages,
 )
 from volpred.data.rawcsv import MAX_EXAMPLES, read_raw_csv, summarize
@@ -252,9 +253,15 @@ def validate(raw: pl.DataFrame, settings: Settings) -> tuple[pl.DataFrame, list[
     return frame, findings
 
 
-def fill_gaps(frame: pl.DataFrame, limit: int) -> pl.DataFrame:
-    """Carry VIX and rates over short gaps (holidays of one market but not the other)."""
-    return frame.with_columns(pl.col(["vix_close", *RATES]).forward_fill(limit=limit))
+def fill_gaps(frame: pl.DataFrame, limits: dict[str, int]) -> pl.DataFrame:
+    """Carry the VIX and the rates over short gaps (holidays of one market but not the
+    other), each at most its own source's limit (`Settings.fill_limits`); a longer gap stays
+    null, so the inputs made from it are missing rather than an old value passed off as
+    today's."""
+    return frame.with_columns(
+        pl.col("vix_close").forward_fill(limit=limits["vix"]),
+        pl.col(RATES).forward_fill(limit=limits["treasuries"]),
+    )
 
 
 def null_counts(frame: pl.DataFrame, columns: list[str]) -> dict[str, int]:
@@ -301,7 +308,7 @@ def build_table(
     observations with their availability dates) -> (cleaned table, report)."""
     nulls_before = null_counts(raw, NUMERIC_COLUMNS)
     valid, findings = validate(raw, settings)
-    filled = fill_gaps(ages(valid, MARKET_AGES), settings.ffill_limit)
+    filled = fill_gaps(ages(valid, MARKET_AGES), settings.fill_limits)
     table = add_asymmetry(add_targets(add_features(filled), settings.horizon))
     table = add_vix_dynamics(table)
     table = add_intraday(table, realized_data.empty_measures() if realized is None else realized)
@@ -310,7 +317,7 @@ def build_table(
     if macro is not None:
         table = macro_data.join_macro(table, macro, series)
         table = macro_ages(table, {f"{s.lower()}_age": f"{s.lower()}_obs_date" for s in series})
-    table = table.select(cleaned_columns(series))
+    table = limit_stale(table, settings.fill_limits, series).select(cleaned_columns(series))
     # Observed, not carried over: a filled gap does not make an input fresh; a macro value
     # counts on the days a new observation arrived.
     inputs = {
@@ -342,7 +349,7 @@ def build_table(
         ),
         "inputs": coverage(table, inputs),
         "horizon": settings.horizon,
-        "ffill_limit": settings.ffill_limit,
+        "fill_limits": dict(settings.fill_limits),
     }
     return table, report
 

@@ -9,8 +9,12 @@ the VIX stays in its quoted points.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import polars as pl
+
+from volpred.config import Settings
+from volpred.data.schema import RAW_COLUMNS
 
 TRADING_DAYS = 252
 #: Share of a window that must be present for a rolling statistic to be defined.
@@ -155,6 +159,119 @@ MARKET_AGES: dict[str, pl.Expr] = {
 }
 INTRADAY_AGES: dict[str, pl.Expr] = {"irv_age": pl.col("_rv5_day").is_not_null()}
 AGE_SOURCES = MARKET_AGES | INTRADAY_AGES
+
+# ------------------------------------------------------------------ input sources and staleness
+# A feed that stops (the VIX file weeks before the prices, a Treasury download at a year end)
+# makes every input derived from it stale at once, so staleness is judged, limited and
+# reported per source: the names are the cleaning report's `inputs` coverage names, and a
+# macro series is its own source (its FRED id).
+
+SPX = "spx"
+#: How a sentence names each market source; a macro series is named by its id.
+SOURCE_LABELS: dict[str, str] = {
+    SPX: "the SPX close",
+    "vix": "the VIX",
+    "treasuries": "the Treasury yields",
+    "realized": "the intraday realized measures",
+}
+#: The age column of each market source's inputs; the term spread has its own (it also needs
+#: the 2y yield, which can stop while the 10y goes on).
+SOURCE_AGE_COLUMNS: dict[str, str] = {
+    "vix": "vix_age",
+    "treasuries": "dgs10_age",
+    "realized": "irv_age",
+}
+_OWN_AGE_COLUMNS = {"term_spread": "term_spread_age"}
+_VIX_INPUTS = ("vix", "vix_var_month", "vrp", "vrp_ratio", "vrp_neg")
+_TREASURY_INPUTS = ("term_spread", "dgs10")
+_DEFAULT_MACRO: tuple[str, ...] = tuple(Settings.model_fields["macro_series"].default)
+
+
+def input_source(column: str, macro_series: Iterable[str] = _DEFAULT_MACRO) -> str:
+    """The source of a model input, by rule (so that a new VIX-derived column, `vix_*`, needs
+    no entry): the VIX, the Treasuries, the intraday measures, a macro series (its lower-case
+    column), else the SPX close, which every row has."""
+    if column in _VIX_INPUTS or column.startswith("vix_"):
+        return "vix"
+    if column in _TREASURY_INPUTS:
+        return "treasuries"
+    if column in INTRADAY:
+        return "realized"
+    return next((s for s in macro_series if s.lower() == column), SPX)
+
+
+def input_sources(
+    columns: Iterable[str], macro_series: Iterable[str] = _DEFAULT_MACRO
+) -> dict[str, str]:
+    """`input_source` of each column, in the columns' order."""
+    series = tuple(macro_series)
+    return {c: input_source(c, series) for c in columns}
+
+
+#: Every input the cleaned table measures (the default macro series included) -> its source.
+INPUT_SOURCES: dict[str, str] = input_sources(
+    [*FEATURES, *ASYMMETRY, *VIX_DYNAMICS, *INTRADAY, *(s.lower() for s in _DEFAULT_MACRO)]
+)
+
+
+def is_input(column: str) -> bool:
+    """Whether a cleaned-table column is an input a model may read: not a raw column, an age,
+    an observation date or a target."""
+    bookkeeping = column.endswith(("_age", "_obs_date")) or column == "date"
+    return not bookkeeping and column not in RAW_COLUMNS and column not in TARGETS
+
+
+def age_column(column: str, source: str) -> str | None:
+    """The column holding `column`'s age in trading days (None for the SPX's own inputs)."""
+    if source == SPX:
+        return None
+    if source in SOURCE_AGE_COLUMNS:
+        return _OWN_AGE_COLUMNS.get(column, SOURCE_AGE_COLUMNS[source])
+    return f"{source.lower()}_age"
+
+
+def limit_stale(
+    frame: pl.DataFrame, limits: dict[str, int], macro_series: Iterable[str] = ()
+) -> pl.DataFrame:
+    """Carry the intraday inputs over gaps of at most `limits["realized"]` days, then make
+    every input whose source is older than its limit null (VIX and rates are carried in the
+    raw columns before the features, `clean.fill_gaps`): a rolling or derived input must not
+    outlive the value it comes from, and a stale input is missing, never a constant."""
+    sources = input_sources([c for c in frame.columns if is_input(c)], macro_series)
+    realized = [c for c in INTRADAY if c in frame.columns]
+    if "realized" in limits and realized:
+        frame = frame.with_columns(pl.col(realized).forward_fill(limit=limits["realized"]))
+    masks = []
+    for column, source in sources.items():
+        age = age_column(column, source)
+        if age is not None and source in limits and age in frame.columns:
+            stale = pl.col(age) > limits[source]
+            masks.append(pl.when(stale).then(None).otherwise(pl.col(column)).alias(column))
+    return frame.with_columns(masks) if masks else frame
+
+
+def as_of_dates(
+    frame: pl.DataFrame, columns: Iterable[str], macro_series: Iterable[str] = _DEFAULT_MACRO
+) -> pl.DataFrame:
+    """`date` and, per source of `columns` (in order of first use), the day it was last
+    observed on each row: the row's date minus its age in trading days (a macro series: the
+    observation date in use); the oldest of a source's inputs; null before its first value.
+    """
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    by_source: dict[str, list[pl.Expr]] = {}
+    for column, source in input_sources(columns, macro_series).items():
+        age = age_column(column, source)
+        if source == SPX:
+            day = pl.col("date")
+        elif source in SOURCE_AGE_COLUMNS:
+            day = pl.col("date").gather(row - pl.col(str(age)).cast(pl.Int64))
+        else:
+            day = pl.col(f"{source.lower()}_obs_date")
+        by_source.setdefault(source, []).append(day)
+    return frame.select(
+        pl.col("date"),
+        *(pl.min_horizontal(days).alias(source) for source, days in by_source.items()),
+    )
 
 
 def add_asymmetry(frame: pl.DataFrame) -> pl.DataFrame:

@@ -10,6 +10,7 @@ from typing import Any
 
 from volpred.model.card import Headline, ModelCard
 from volpred.model.promotion import PromotionDecision
+from volpred.report.staleness import stale_warning
 
 #: The band level a card that does not record its own was trained with.
 DEFAULT_LEVEL = 0.8
@@ -51,6 +52,7 @@ def forecast_line(card: ModelCard | None) -> str:
         f"- latest forecast (as of {f.date}, next {card.horizon} trading days): "
         f"volatility {pct(f.vol)}% ({pct(level, 0)}% band {pct(f.vol_lo)}-{pct(f.vol_hi)}%), "
         f"log return {signed_pct(f.ret)}% ({signed_pct(f.ret_lo)} to {signed_pct(f.ret_hi)}%)\n"
+        + (f"- {warning}\n" if (warning := stale_warning(f.model_dump())) else "")
     )
 
 

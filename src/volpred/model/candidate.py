@@ -18,7 +18,7 @@ import polars as pl
 from volpred.config import Settings
 from volpred.data.features import TARGETS
 from volpred.model import store
-from volpred.model.card import DataSection, LatestForecast, Metrics, ModelCard
+from volpred.model.card import SCHEMA_VERSION, DataSection, LatestForecast, Metrics, ModelCard
 from volpred.runtime import cachekeys
 from volpred.runtime.storage import (
     atomic_write_bytes,
@@ -47,11 +47,13 @@ def build_card(
     settings: Settings,
     *,
     fingerprint: str,
-    latest_forecast: LatestForecast,
+    latest_forecast: LatestForecast | None,
+    latest_refusal: str | None = None,
 ) -> ModelCard:
     """Everything a reviewer needs to judge the model, minus what the saver adds (version)."""
     report = read_json(settings.cleaning_report_path) or {}
     return ModelCard(
+        schema_version=SCHEMA_VERSION,  # a card read without one is older (1.0)
         trained_at=datetime.now(UTC).isoformat(),
         data=DataSection(
             source=report.get("source", "unknown"),
@@ -70,20 +72,25 @@ def build_card(
         train_seconds=round(result.seconds, 2),
         fingerprint=fingerprint,
         latest_forecast=latest_forecast,
+        # Only when refused: a card with a forecast does not carry an empty reason.
+        **({"latest_refusal": latest_refusal} if latest_refusal else {}),
     )
 
 
-def latest_forecast(model: Any, table: pl.DataFrame) -> LatestForecast:
-    """The forecast from the last cleaned row, for run summaries that should not load models."""
-    from volpred.model.final import ANSWER_KEYS, predict_table
+def latest_forecast(
+    model: Any, table: pl.DataFrame, settings: Settings | None = None
+) -> tuple[LatestForecast | None, str | None]:
+    """The forecast from the last cleaned row with its inputs' freshness, for run summaries
+    and the report, which do not load models; or, when no model can forecast that row, None
+    and the reason (a stale input and its last date)."""
+    from volpred.model.forecaster import PredictionInputError
+    from volpred.model.forecaster import latest_forecast as latest
 
-    last = predict_table(model, table).tail(1).row(0, named=True)
-    return LatestForecast(
-        **{
-            k: (v if k in ANSWER_KEYS else str(v) if k == "date" else float(v))
-            for k, v in last.items()
-        }
-    )
+    try:
+        return LatestForecast(**latest(model, table, settings)), None
+    except PredictionInputError as exc:
+        log.warning("the model cannot forecast the last cleaned row: %s", exc)
+        return None, str(exc)
 
 
 def train_candidate(settings: Settings) -> dict[str, Any]:
@@ -96,11 +103,9 @@ def train_candidate(settings: Settings) -> dict[str, Any]:
     # skops names arrays by object id, so equal models differ in bytes; training is
     # deterministic, so what it was trained from identifies a model instead.
     fingerprint = cachekeys.stage_key("train", settings, settings.cleaned_parquet_path)
+    latest, refused = latest_forecast(result.model, table, settings)
     card = build_card(
-        result,
-        settings,
-        fingerprint=fingerprint,
-        latest_forecast=latest_forecast(result.model, table),
+        result, settings, fingerprint=fingerprint, latest_forecast=latest, latest_refusal=refused
     )
     data = store.dumps(result.model)
     # The card last, with the hashes of the files written before it: a run killed between

@@ -25,7 +25,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 SCHEMA_MAJOR = 1
-SCHEMA_VERSION = f"{SCHEMA_MAJOR}.0"
+SCHEMA_VERSION = f"{SCHEMA_MAJOR}.1"
+#: The version of a card written before cards carried one.
+UNVERSIONED = "1.0"
 _VERSION = re.compile(r"^(\d+)\.(\d+)$")
 
 Target = Literal["vol", "ret"]
@@ -56,7 +58,9 @@ class DataSection(_Part):
 
 class LatestForecast(_Part):
     """The forecast from the last cleaned row, so that summaries need not load the model.
-    Vols annualised, returns as log returns over the horizon, both with their band."""
+    Vols annualised, returns as log returns over the horizon, both with their band; and, as
+    `/predict` says them, its inputs' freshness: each source's last observation, the sources
+    missing on that row, and the models that answered (a fallback named, else None)."""
 
     date: str
     vol: float
@@ -65,9 +69,12 @@ class LatestForecast(_Part):
     ret: float
     ret_lo: float
     ret_hi: float
-    #: Which forecasters answered (a fallback's description when an input was missing).
+    inputs_as_of: dict[str, str | None] = {}
+    stale_inputs: list[str] = []
     vol_model: str | None = None
     ret_model: str | None = None
+    fallback: str | None = None
+    return_fallback: str | None = None
 
 
 class Intervals(_Part):
@@ -175,6 +182,9 @@ class ModelCard(_Part):
     train_seconds: float
     fingerprint: str | None = None
     latest_forecast: LatestForecast | None = None
+    #: Why there is no latest forecast: no model works without a stale input (named with its
+    #: last date).
+    latest_refusal: str | None = None
     #: A candidate's files and their sha256, so that a torn candidate is refused.
     candidate_files: dict[str, str] = {}
     # Added by the store when the candidate becomes a version:
@@ -192,7 +202,7 @@ class ModelCard(_Part):
     def _known_schema(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        raw = data.get("schema_version", SCHEMA_VERSION)
+        raw = data.get("schema_version", UNVERSIONED)
         text = f"{raw}.0" if isinstance(raw, int) and not isinstance(raw, bool) else raw
         match = _VERSION.match(text) if isinstance(text, str) else None
         if match is None:

@@ -5,6 +5,14 @@ forecast for every cleaned row, computed once at load (one vectorised call): a d
 then a row lookup, which is what lets the API answer it about as fast as a health check. A
 what-if request builds its row from the user's values (`models.final.what_if_rows`), optionally
 on top of a date's inputs. Both return the same records.
+
+Every record says how fresh its inputs were and which model answered. An input's source (the
+VIX, the Treasury yields, the intraday measures, a macro series, the SPX close itself:
+`features.INPUT_SOURCES`) that stopped longer ago than its fill limit (`Settings.fill_limits`)
+is missing in the cleaned table, never a constant; the model then answers from a fallback that
+does not need it, and the record names both (`stale_inputs`, `fallback`, `return_fallback`)
+with each source's last observation (`inputs_as_of`). When no fallback works without it, the
+request is refused with the input and its last date named (`PredictionInputError`).
 """
 
 from __future__ import annotations
@@ -18,11 +26,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from volpred.config import Settings
+from volpred.config import DEFAULT_FILL_LIMITS, Settings
+from volpred.data.features import SOURCE_LABELS, SPX, as_of_dates, input_sources
 from volpred.model.card import ModelCard
 from volpred.model.final import (
-    ANSWER_KEYS,
     GARCH_DEFAULT_INPUTS,
+    OUTPUT_KEYS,
     VolpredModel,
     feature_matrix,
     what_if_rows,
@@ -39,12 +48,41 @@ class PredictionInputError(ValueError):
 
 
 @dataclass
+class InputDates:
+    """Where each model input comes from and when each source was last observed, per row."""
+
+    sources: dict[str, str]  # feature name -> source (`features.input_source`)
+    as_of: dict[str, np.ndarray]  # source -> datetime64[D] per row (NaT: never observed)
+    fill_limits: dict[str, int]  # trading days a source's last value is carried
+
+    @classmethod
+    def of(
+        cls, model: VolpredModel, table: pl.DataFrame, settings: Settings | None = None
+    ) -> InputDates:
+        """From a date-sorted cleaned table, for the model's inputs (its `garch_vol` is
+        filtered from SPX returns)."""
+        series = list(settings.macro_series) if settings else []
+        limits = dict(settings.fill_limits) if settings else dict(DEFAULT_FILL_LIMITS)
+        names = [n for n in model.feature_names if n in table.columns]
+        sources = input_sources(model.feature_names, series)
+        dates = as_of_dates(table, names, series)
+        as_of = {
+            source: dates[source].to_numpy().astype("datetime64[D]")
+            if source in dates.columns
+            else table["date"].to_numpy().astype("datetime64[D]")
+            for source in dict.fromkeys(sources.values())
+        }
+        return cls(sources=sources, as_of=as_of, fill_limits=limits)
+
+
+@dataclass
 class Forecaster:
     model: VolpredModel
     card: ModelCard
     dates: np.ndarray  # datetime64[D], sorted
     X: np.ndarray  # model inputs per cleaned row
     outputs: dict[str, np.ndarray]  # model.predict(X): the forecast for every cleaned row
+    inputs: InputDates | None = None  # None: every input counts as observed on its row
 
     @property
     def version(self) -> str:
@@ -77,6 +115,7 @@ def load_forecaster(
         dates=table["date"].to_numpy().astype("datetime64[D]"),
         X=X,
         outputs=model.predict(X),
+        inputs=InputDates.of(model, table, settings),
     )
 
 
@@ -98,26 +137,121 @@ def resolve_dates(forecaster: Forecaster, requested: Sequence[str | date]) -> np
     return np.asarray(rows, dtype=np.int64)
 
 
-def _records(
-    forecaster: Forecaster, out: dict[str, np.ndarray], as_of: list[str | None]
-) -> list[dict[str, Any]]:
-    keys = [k for k in out if k not in ANSWER_KEYS]
-    records = []
-    for i, day in enumerate(as_of):
-        values = {k: float(out[k][i]) for k in keys}
-        if not all(math.isfinite(v) for v in values.values()):
-            raise PredictionInputError(
-                f"the model cannot forecast from these inputs (row {i}): a value is missing "
-                "or out of range"
+def missing_sources(model: VolpredModel, sources: Mapping[str, str], x: np.ndarray) -> list[str]:
+    """Sources with an input missing (NaN) in the model inputs `x` of one row, sorted;
+    `garch_vol` is the model's own (derived from the RV inputs when absent), never missing."""
+    return sorted(
+        {
+            sources.get(name, SPX)
+            for name, value in zip(model.feature_names, x.tolist(), strict=True)
+            if name != "garch_vol" and not math.isfinite(value)
+        }
+    )
+
+
+def _label(source: str) -> str:
+    return SOURCE_LABELS.get(source, source)
+
+
+def _answered_by(out: Mapping[str, np.ndarray], key: str, i: int, primary: str) -> str | None:
+    """The forecaster that answered row i: the model's own output when it says (a fallback's
+    name, None when nothing could), else the primary when the number is finite."""
+    names = out.get(f"{key}_model")
+    if names is not None:
+        name = names[i]
+        return None if name is None else str(name)
+    return primary if math.isfinite(float(out[key][i])) else None
+
+
+def refusal(
+    dates: np.ndarray,
+    inputs: InputDates | None,
+    row: int | None,
+    missing: Sequence[str],
+    what: str,
+) -> PredictionInputError:
+    """Why a row (of the cleaned `dates`, None: a what-if row without one) cannot be forecast,
+    naming each missing source and its last observation."""
+    if row is None:
+        named = " and ".join(_label(s) for s in missing) or "an input"
+        return PredictionInputError(
+            f"no {what} forecast for these inputs: {named} is not given and no fallback model "
+            "works without it"
+        )
+    day = dates[row]
+    reasons = []
+    for source in missing:
+        last = inputs.as_of[source][row] if inputs else np.datetime64("NaT")
+        limit = inputs.fill_limits.get(source) if inputs else None
+        if source == SPX:
+            reasons.append(f"{_label(source)} has too little history for every input on {day}")
+        elif np.isnat(last):
+            reasons.append(f"{_label(source)} has no value on or before {day}")
+        else:
+            age = row - int(np.searchsorted(dates, last, side="left"))
+            beyond = f", beyond its fill limit of {limit}" if limit is not None else ""
+            reasons.append(
+                f"{_label(source)} was last observed on {last} ({age} trading days earlier{beyond})"
             )
+    text = "; ".join(reasons) or "an input is missing or out of range"
+    no = "no fallback model works without it" if missing else "the model cannot use the inputs"
+    return PredictionInputError(f"no {what} forecast for {day}: {text} and {no}")
+
+
+def status(
+    model: VolpredModel,
+    dates: np.ndarray,
+    inputs: InputDates | None,
+    out: Mapping[str, np.ndarray],
+    i: int,
+    x: np.ndarray,
+    row: int | None,
+) -> dict[str, Any]:
+    """The freshness fields of the forecast `out[...][i]` from model inputs `x` (on cleaned
+    row `row` of `dates`, None: a what-if row without a date): each source's last observation
+    on the data date, the sources missing from the row, and the forecasters that answered
+    (fallbacks named). Raises `PredictionInputError` when no forecaster could answer."""
+    sources = inputs.sources if inputs else {}
+    missing = missing_sources(model, sources, x)
+    vol_model = _answered_by(out, "vol", i, model.vol_kind)
+    ret_model = _answered_by(out, "ret", i, model.ret_kind)
+    values = [float(out[k][i]) for k in OUTPUT_KEYS]
+    if vol_model is None or ret_model is None or not all(map(math.isfinite, values)):
+        what = "volatility" if vol_model is None else "return" if ret_model is None else ""
+        raise refusal(dates, inputs, row, missing, what or "usable")
+    as_of: dict[str, str | None] = {}
+    if row is not None and inputs is not None:
+        for source, days in inputs.as_of.items():
+            as_of[source] = None if np.isnat(days[row]) else str(days[row])
+    return {
+        "inputs_as_of": as_of,
+        "stale_inputs": missing,
+        "vol_model": vol_model,
+        "ret_model": ret_model,
+        # With every input present the primary answered, whatever its label says.
+        "fallback": None if not missing or vol_model == model.vol_kind else vol_model,
+        "return_fallback": None if not missing or ret_model == model.ret_kind else ret_model,
+    }
+
+
+def _records(
+    forecaster: Forecaster,
+    out: dict[str, np.ndarray],
+    X: np.ndarray,
+    rows: Sequence[int | None],
+) -> list[dict[str, Any]]:
+    records = []
+    for i, row in enumerate(rows):
+        fresh = status(forecaster.model, forecaster.dates, forecaster.inputs, out, i, X[i], row)
         records.append(
-            values
+            {k: float(out[k][i]) for k in OUTPUT_KEYS}
             | {
                 "horizon_days": forecaster.model.horizon,
-                "as_of": day,
+                "as_of": None if row is None else str(forecaster.dates[row]),
                 "model_version": forecaster.version,
                 "synthetic_data": forecaster.synthetic,
             }
+            | fresh
         )
     return records
 
@@ -150,14 +284,18 @@ def predict(
 
     Each record: ret, ret_lo, ret_hi (horizon log return and its band), vol, vol_lo, vol_hi
     (annualised realized vol), horizon_days, as_of (the data date, None for what-if rows
-    without a date), model_version and synthetic_data.
+    without a date), model_version, synthetic_data, and the inputs' freshness: inputs_as_of
+    ({source: last observation on the data date}), stale_inputs (sources with an input
+    missing from the row), vol_model and ret_model (the forecasters that answered), fallback
+    and return_fallback (the same, or None when it is the model's primary). A date keeps a
+    stale input missing unless its features give it.
     """
     if dates is None and features is None:
         raise PredictionInputError("give dates, features or both")
     rows = resolve_dates(forecaster, dates) if dates is not None else None
     if features is None:
         out = {k: v[rows] for k, v in forecaster.outputs.items()}
-        return _records(forecaster, out, [str(forecaster.dates[r]) for r in rows])
+        return _records(forecaster, out, forecaster.X[rows], rows.tolist())
     records = [features] if isinstance(features, Mapping) else list(features)
     if rows is not None:
         if len(rows) != len(records):
@@ -167,5 +305,21 @@ def predict(
         X = what_if_rows(forecaster.model, records)
     except ValueError as exc:
         raise PredictionInputError(str(exc)) from exc
-    as_of = [None] * len(X) if rows is None else [str(forecaster.dates[r]) for r in rows]
-    return _records(forecaster, forecaster.model.predict(X), as_of)
+    at: list[int | None] = [None] * len(X) if rows is None else rows.tolist()
+    return _records(forecaster, forecaster.model.predict(X), X, at)
+
+
+def latest_forecast(
+    model: VolpredModel, table: pl.DataFrame, settings: Settings | None = None
+) -> dict[str, Any]:
+    """The forecast from the last cleaned row (`latest`: the last SPX close) with its freshness
+    fields, as `predict` answers it: for the model card, written before the model has a
+    version. Raises `PredictionInputError` when no model can forecast that row."""
+    table = table.sort("date")
+    X = feature_matrix(table, model)
+    dates = table["date"].to_numpy().astype("datetime64[D]")
+    out = model.predict(X[-1:])
+    inputs = InputDates.of(model, table, settings)
+    row = len(dates) - 1
+    fresh = status(model, dates, inputs, out, 0, X[-1], row)
+    return {"date": str(dates[row])} | {k: float(out[k][0]) for k in OUTPUT_KEYS} | fresh

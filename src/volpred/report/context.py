@@ -20,6 +20,7 @@ from volpred.model.card import Metrics, PeriodMetrics
 from volpred.model.evaluation import VIX_REGIMES
 from volpred.report import numbers
 from volpred.report.inputs import ReportError, ReportInputs
+from volpred.report.staleness import stale_warning
 
 #: Vol models in table order (selected first, candidates, then benchmarks) and their labels.
 VOL_MODELS: dict[str, str] = {
@@ -135,7 +136,9 @@ def title_block(
 # ----------------------------------------------------------------------------- summary
 
 
-def latest_forecast(inputs: ReportInputs) -> dict[str, str]:
+def latest_forecast(inputs: ReportInputs) -> dict[str, str | None]:
+    """The latest forecast's numbers as printed, and the stale-input warning when a source
+    had stopped (`staleness.stale_warning`, the dashboard's words), else None."""
     f = inputs.card.latest_forecast
     if f is None:
         raise ReportError(f"the model card of version {inputs.version} has no latest_forecast")
@@ -154,6 +157,7 @@ def latest_forecast(inputs: ReportInputs) -> dict[str, str]:
         "spx_last": numbers.level(last),
         "spx_lo": numbers.level(last * math.exp(f.ret_lo)),
         "spx_hi": numbers.level(last * math.exp(f.ret_hi)),
+        "stale_warning": stale_warning(f.model_dump()),
     }
 
 
@@ -324,10 +328,12 @@ def cleaning_table(cleaning: dict[str, Any]) -> Table:
         [name, numbers.count(before.get(name)), numbers.count(after.get(name))]
         for name in sorted(set(before) | set(after))
     ]
+    limits = cleaning.get("fill_limits") or {"VIX and rates": cleaning.get("ffill_limit", "n/a")}
+    described = ", ".join(f"{source} {days}" for source, days in limits.items())
     return Table(
         "data_nulls",
         f"Missing values in the raw columns before and after filling gaps of at most "
-        f"{cleaning.get('ffill_limit', 'n/a')} days",
+        f"so many trading days per source ({described})",
         ["Column", "Nulls before", "Nulls after filling"],
         rows,
     )

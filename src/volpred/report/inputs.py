@@ -63,9 +63,9 @@ def load_inputs(settings: Settings) -> ReportInputs:
             "predictions; run `volpred train --force` to serve a model that has them"
         )
     if card.latest_forecast is None:
+        why = card.latest_refusal or "run `volpred train --force`"
         raise ReportError(
-            f"the served model card {folder / store.CARD_FILE} has no latest_forecast: "
-            "run `volpred train --force`"
+            f"the served model card {folder / store.CARD_FILE} has no latest_forecast: {why}"
         )
     if not settings.cleaned_parquet_path.is_file():
         raise ReportError(

@@ -71,7 +71,7 @@ STAGE_SETTINGS: dict[str, list[str]] = {
         "macro_min_years",
         "macro_vintage_date",
     ],
-    "clean": ["ffill_limit", "max_close_jump", "min_clean_rows", "horizon", "macro_series"],
+    "clean": ["fill_limits", "max_close_jump", "min_clean_rows", "horizon", "macro_series"],
     "train": [
         "horizon",
         "seed",

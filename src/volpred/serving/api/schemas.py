@@ -201,6 +201,29 @@ class Forecast(BaseModel):
     as_of: str | None = Field(description="the data date of the inputs (null: what-if only)")
     model_version: str
     synthetic_data: bool = Field(description="the model was trained on the synthetic sample")
+    inputs_as_of: dict[str, str | None] = Field(
+        description="per input source (spx, vix, treasuries, realized, or a macro series id): "
+        "the day it was last observed on the data date (YYYY-MM-DD; null: never before it); "
+        "empty for what-if rows without a date",
+        examples=[{"spx": "2018-12-31", "vix": "2018-11-30", "treasuries": "2018-12-31"}],
+    )
+    stale_inputs: list[str] = Field(
+        description="sources with an input missing from the row, sorted: on a data date, "
+        "stopped longer ago than their fill limit (never replaced by a constant); in a what-if "
+        "row, also those neither given nor on its date",
+        examples=[["vix"]],
+    )
+    vol_model: str = Field(description="the forecaster that answered the volatility")
+    ret_model: str = Field(description="the forecaster that answered the return")
+    fallback: str | None = Field(
+        description="the fallback that answered the volatility because an input was missing "
+        "(e.g. 'ensemble without vix'); null when the model's own forecaster did",
+        examples=[None, "ensemble without vix"],
+    )
+    return_fallback: str | None = Field(
+        description="the same for the return forecast (e.g. 'hist_mean'); null: its own",
+        examples=[None, "hist_mean"],
+    )
 
 
 class PredictResponse(BaseModel):

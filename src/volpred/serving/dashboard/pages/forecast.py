@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 
 from volpred.report import charts, numbers
+from volpred.report.staleness import stale_warning
 from volpred.serving.api.schemas import INPUT_RANGES
 from volpred.serving.dashboard import data, figures, ui
 
@@ -17,15 +18,16 @@ from volpred.serving.dashboard import data, figures, ui
 #: rounded day value counts as unchanged (the API then uses the exact value).
 DECIMALS = 2
 #: What-if inputs: model input name -> (label, widget key, scale from API units to shown units,
-#: step, fallback when the day's value is unknown, lowest, highest; in shown units). The bounds
-#: are the API's own plausible ranges (`api.models.INPUT_RANGES`), so the form cannot ask for
-#: what the API would refuse.
+#: step, lowest, highest; in shown units). The bounds are the API's own plausible ranges
+#: (`api.models.INPUT_RANGES`), so the form cannot ask for what the API would refuse. An input
+#: the day does not have (its feed stopped longer ago than its fill limit) is shown empty, and
+#: left out of the request unless the analyst types a value: never a made-up "day's value".
 _LABELS = {
-    "vix": ("VIX (points)", "wi_vix", 1.0, 0.5, 20.0),
-    "rv21": ("RV21, realised vol over 21 days (%)", "wi_rv21", 100.0, 0.5, 15.0),
-    "term_spread": ("Term spread, 10y - 2y (pp)", "wi_term", 1.0, 0.05, 1.0),
+    "vix": ("VIX (points)", "wi_vix", 1.0, 0.5),
+    "rv21": ("RV21, realised vol over 21 days (%)", "wi_rv21", 100.0, 0.5),
+    "term_spread": ("Term spread, 10y - 2y (pp)", "wi_term", 1.0, 0.05),
 }
-INPUTS: dict[str, tuple[str, str, float, float, float, float, float]] = {
+INPUTS: dict[str, tuple[str, str, float, float, float, float]] = {
     name: (*spec, INPUT_RANGES[name][0] * spec[2], INPUT_RANGES[name][1] * spec[2])
     for name, spec in _LABELS.items()
 }
@@ -53,6 +55,13 @@ def show_forecast(answer: dict[str, Any], prefix: str, base: dict[str, Any] | No
         st.caption(f"80% band: {numbers.ret_band(answer['ret_lo'], answer['ret_hi'])}")
 
 
+def warn_stale(answer: dict[str, Any]) -> None:
+    """The stale-input warning (which input, its last date, which model answered), if any."""
+    text = stale_warning(answer)
+    if text:
+        st.warning(text)
+
+
 def day_values(table: pl.DataFrame | None, day: date) -> dict[str, float]:
     """The what-if inputs' values (API units) on `day` or the last trading day before it."""
     if table is None or table.is_empty():
@@ -67,10 +76,8 @@ def day_values(table: pl.DataFrame | None, day: date) -> dict[str, float]:
 def reset_inputs(table: pl.DataFrame | None) -> None:
     """Put the chosen day's values into the input widgets."""
     values = day_values(table, st.session_state["wi_date"])
-    for name, (_, key, scale, _, fallback, _, _) in INPUTS.items():
-        st.session_state[key] = (
-            round(values[name] * scale, DECIMALS) if name in values else fallback
-        )
+    for name, (_, key, scale, *_) in INPUTS.items():
+        st.session_state[key] = round(values[name] * scale, DECIMALS) if name in values else None
 
 
 def date_changed(table: pl.DataFrame | None) -> None:
@@ -80,9 +87,12 @@ def date_changed(table: pl.DataFrame | None) -> None:
 
 
 def overrides(values: dict[str, float]) -> dict[str, float]:
-    """The inputs the analyst moved away from the day's values, in API units."""
+    """The inputs the analyst moved away from the day's values, in API units (an empty input
+    is not given: the day's own value, or missing when the day has none)."""
     changed = {}
     for name, (_, key, scale, *_) in INPUTS.items():
+        if st.session_state.get(key) is None:
+            continue
         shown = float(st.session_state[key])
         if name not in values or abs(shown - round(values[name] * scale, DECIMALS)) > 1e-9:
             changed[name] = shown / scale
@@ -109,7 +119,7 @@ def what_if(cfg: Any, version: str | None, table: pl.DataFrame | None, last: dat
             on_change=date_changed,
             args=(table,),
         )
-    for col, (label, key, _, step, _, low, high) in zip(cols[1:], INPUTS.values(), strict=True):
+    for col, (label, key, _, step, low, high) in zip(cols[1:], INPUTS.values(), strict=True):
         with col:
             st.number_input(
                 label,
@@ -118,6 +128,7 @@ def what_if(cfg: Any, version: str | None, table: pl.DataFrame | None, last: dat
                 min_value=low,
                 max_value=high,
                 format=f"%.{DECIMALS}f",
+                placeholder="not known that day",
                 on_change=ui.input_changed(label.split(" ")[0].rstrip(","), key),
             )
     # A callback: widget values can only be set before the widgets are drawn in a run.
@@ -149,6 +160,7 @@ def what_if(cfg: Any, version: str | None, table: pl.DataFrame | None, last: dat
         moved = ", ".join(f"{k} = {v:g}" for k, v in changed.items()) or "none changed"
         st.markdown(f"**What-if forecast** as of {answer.get('as_of') or day} ({moved})")
         show_forecast(answer, "What-if", base if changed else None)
+        warn_stale(answer)
 
 
 def chart(cfg: Any, table: pl.DataFrame | None, latest: dict[str, Any] | None) -> None:
@@ -194,6 +206,7 @@ if latest is not None:
         "trading days."
     )
     show_forecast(latest, "Forecast")
+    warn_stale(latest)
     if latest.get("synthetic_data"):
         st.info("This model was trained on the synthetic sample market, not real data.")
 

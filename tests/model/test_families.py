@@ -116,8 +116,11 @@ def test_a_group_that_starts_partway_is_fitted_on_its_rows_beside_a_design_witho
 
 def test_too_few_rows_of_a_group_leave_the_design_without_it(panel_small):
     w = _train_and_rows(panel_small, start_share=0.97)
-    state = HarX(0.1, "var", ("realized",)).fit(dataclasses.replace(w.train, needed=None))
+    variant = HarX(0.1, "var", ("realized",))
+    state = variant.fit(dataclasses.replace(w.train, needed=None))
     assert state["order"] == ["rates", ""]
+    # a group never fitted is no row's loss: the rows are answered by the main design, unnamed
+    assert all(label is None for label in variant.answer(state, w.test)[1])
 
 
 def test_a_combination_without_a_member_rescales_the_others_and_names_the_gap():

@@ -107,7 +107,14 @@ def test_changing_the_vix_on_a_date_recomputes_what_derives_from_it(forecaster):
     inputs |= {"vix": 45.0, "vix_var_month": 0.45**2 / 12}
     inputs["vrp"] = inputs["vix_var_month"] - inputs["rv21"] ** 2 / 12
     inputs["vrp_ratio"] = 45.0 / (100 * inputs["rv21"])
+    inputs["vrp_neg"] = float(inputs["vrp_ratio"] < 1)
+    old = forecaster.X[row][names.index("vix")]
+    for name in ("vix_chg5", "vix_chg21"):  # the day's VIX changes move with it
+        inputs[name] += np.log(45.0 / old)
+    mean63 = old / np.exp(inputs["vix_rel63"]) + (45.0 - old) / 63
+    inputs["vix_rel63"] = np.log(45.0 / mean63)
     expected = forecaster.model.predict(np.array([[inputs[n] for n in names]]))
+    assert stressed["fallback"] is None  # every input known: the primary model answers
     assert stressed["vol"] == pytest.approx(float(expected["vol"][0]))
     assert stressed["ret"] == pytest.approx(float(expected["ret"][0]))
 

@@ -298,6 +298,9 @@ class HarX(Family):
         out = np.full(x.n, np.nan)
         labels = np.full(x.n, None, dtype=object)
         todo = np.ones(x.n, dtype=bool)
+        # What a row can miss: the groups of the largest design fitted (a group this window
+        # never had enough rows of is not a row's loss)
+        fitted = self.main_fit(state)["optional"] if state["order"] else []
         for key in state["order"]:
             fit = state["fits"][key]
             rows = todo.copy()
@@ -306,7 +309,7 @@ class HarX(Family):
             if not rows.any():
                 continue
             out[rows] = cand.predict_harx(cand.design(x.X[rows], fit["spec"]), x.vix[rows], fit)
-            left_out = [g for g in self.optional if g not in fit["optional"]]
+            left_out = [g for g in fitted if g not in fit["optional"]]
             if left_out:
                 labels[rows] = f"{self.name} without {', '.join(left_out)}"
             todo &= ~rows

@@ -209,8 +209,8 @@ def what_if_rows(
     """Rows for `predict` from user values; unknown names are an error, absent ones NaN.
 
     Derived inputs a user cannot be expected to keep consistent are recomputed from the ones
-    given unless given too: vix_var_month from vix; vrp and vrp_ratio from vix and rv21; rv1
-    from ret.
+    given unless given too: vix_var_month from vix; vrp, vrp_ratio and vrp_neg from vix and
+    rv21; rv1 from ret.
     """
     records = [records] if isinstance(records, Mapping) else list(records)
     index = {n: i for i, n in enumerate(model.feature_names)}
@@ -225,6 +225,7 @@ def what_if_rows(
             if "rv21" in v and v["rv21"] > 0:
                 v.setdefault("vrp", v["vix_var_month"] - v["rv21"] ** 2 / 12)
                 v.setdefault("vrp_ratio", v["vix"] / (100 * v["rv21"]))
+                v.setdefault("vrp_neg", float(v["vrp_ratio"] < 1))
         if "ret" in v:
             v.setdefault("rv1", abs(v["ret"]) * math.sqrt(TRADING_DAYS))
         for k, x in v.items():

@@ -39,7 +39,12 @@ from volpred.model.final import (
 from volpred.model.store import load_version
 
 #: Inputs recomputed from others when a what-if row changes those (see `what_if_rows`).
-DERIVED = {"vix_var_month": ("vix",), "vrp": ("vix", "rv21"), "vrp_ratio": ("vix", "rv21")}
+DERIVED = {
+    "vix_var_month": ("vix",),
+    "vrp": ("vix", "rv21"),
+    "vrp_ratio": ("vix", "rv21"),
+    "vrp_neg": ("vix", "rv21"),
+}
 DERIVED_RV1 = ("rv1", ("ret",))
 
 
@@ -256,6 +261,22 @@ def _records(
     return records
 
 
+def _move_vix_dynamics(base: dict[str, float], changes: Mapping[str, float | None]) -> None:
+    """A VIX changed on a day moves that day's VIX dynamics with it: its changes over 5 and 21
+    days by the log ratio, its 63-day mean by a 63rd of the difference. Without the day's own
+    VIX (stale) they stay as they are: missing, since the past they need is not known."""
+    old, new = base.get("vix", math.nan), changes.get("vix")
+    if new is None or not math.isfinite(old) or old <= 0 or new <= 0:
+        return
+    shift = math.log(new / old)
+    for name in ("vix_chg5", "vix_chg21"):
+        if name in base and name not in changes:
+            base[name] += shift
+    rel = base.get("vix_rel63", math.nan)
+    if math.isfinite(rel) and "vix_rel63" not in changes:
+        base["vix_rel63"] = math.log(new / (old / math.exp(rel) + (new - old) / 63))
+
+
 def _on_date(
     forecaster: Forecaster, row: int, changes: Mapping[str, float | None]
 ) -> dict[str, float]:
@@ -265,6 +286,7 @@ def _on_date(
     names = forecaster.model.feature_names
     base = dict(zip(names, forecaster.X[row].tolist(), strict=True))
     changed = set(changes)
+    _move_vix_dynamics(base, changes)
     for name, sources in (*DERIVED.items(), DERIVED_RV1):
         if changed & set(sources) and name not in changed:
             base.pop(name, None)

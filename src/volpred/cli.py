@@ -321,16 +321,26 @@ def dashboard(
     _print({"url": settings.dashboard_url, "pid": service.pid, "log": service.log})
 
 
-@app.command()
+report_app = typer.Typer(
+    add_completion=False,
+    help="generate_report (no subcommand), or `review`: an analyst's sign-off of the draft.",
+)
+app.add_typer(report_app, name="report")
+ReportDir = Annotated[Path | None, typer.Option(help="output folder (VOLPRED_REPORT_DIR)")]
+
+
+@report_app.callback(invoke_without_command=True)
 def report(
+    ctx: typer.Context,
     data_dir: DataDir = None,
     artifacts_dir: ArtifactsDir = None,
-    report_dir: Annotated[
-        Path | None, typer.Option(help="output folder (VOLPRED_REPORT_DIR)")
-    ] = None,
+    report_dir: ReportDir = None,
     run_id: Annotated[str | None, typer.Option(help="run id printed in the report")] = None,
 ) -> None:
-    """generate_report: the served model's analysis report, reports/analysis_report.pdf."""
+    """generate_report: the served model's analysis report, reports/analysis_report.pdf (a
+    draft until reviewed: `volpred report review`)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from volpred.report import ReportError, generate_report
     from volpred.report.chart_export import BrowserMissingError, FigureExportError
     from volpred.runtime.storage import CheckpointWriteError
@@ -340,6 +350,45 @@ def report(
     try:
         result = generate_report(settings, run_id=run_id)
     except (ReportError, BrowserMissingError, FigureExportError, CheckpointWriteError) as exc:
+        _fail(exc)
+    _print(result.as_dict())
+
+
+@report_app.command("review")
+def report_review(
+    by: Annotated[str, typer.Option("--by", help="the reviewer's name, as printed")],
+    notes: Annotated[
+        Path,
+        typer.Option(
+            "--notes", exists=True, dir_okay=False, help="the commentary: a markdown file"
+        ),
+    ],
+    send_back: Annotated[
+        bool, typer.Option(help="send the draft back instead of signing it off")
+    ] = False,
+    run_id: Annotated[
+        str | None, typer.Option(help="refuse unless the current report is this run's")
+    ] = None,
+    report_dir: ReportDir = None,
+) -> None:
+    """Sign off the current draft: writes analysis_report.reviewed.pdf (and .html) with the
+    commentary, and records who, when and which model version in analysis_report.json."""
+    from datetime import UTC
+
+    from volpred.report.review import Review, ReviewError, review_report
+    from volpred.runtime.storage import CheckpointWriteError
+
+    _setup_logging()
+    settings = _settings(report_dir=report_dir)
+    entry = Review(
+        by=by,
+        notes=notes.read_text(encoding="utf-8"),
+        at=datetime.now(UTC),
+        decision="sent back" if send_back else "approved",
+    )
+    try:
+        result = review_report(settings, entry, run_id=run_id)
+    except (ReviewError, CheckpointWriteError) as exc:
         _fail(exc)
     _print(result.as_dict())
 

@@ -278,8 +278,10 @@ class Settings(BaseSettings):
     alert_webhook_block: str = Field(
         "volpred-alerts", description="name of that notification block on the Prefect server"
     )
-    alerts_dir: Path = Field(
-        Path("alerts"), description="each run's facts and the alerts raised (JSON lines)"
+    alerts_dir: Path | None = Field(
+        None,
+        description="each run's facts and the alerts raised (JSON lines); default "
+        "<data_dir>/alerts, beside the data they describe",
     )
 
     @property
@@ -293,6 +295,10 @@ class Settings(BaseSettings):
     @property
     def api_url_for_dashboard(self) -> str:
         return self.dashboard_api_url or self.api_url
+
+    @property
+    def alerts_folder(self) -> Path:
+        return self.alerts_dir or self.data_dir / "alerts"
 
     @cached_property
     def raw_path(self) -> Path:

@@ -1,4 +1,5 @@
-"""The offline record of runs and alerts: JSON lines under `Settings.alerts_dir`.
+"""The offline record of runs and alerts: JSON lines under `Settings.alerts_folder`
+(`<data_dir>/alerts` unless VOLPRED_ALERTS_DIR says otherwise).
 
 `facts.jsonl` holds one line per run (its facts, thresholds included: the jump check reads
 the last one), `alerts.jsonl` one line per alert raised (by the checks, or by a failed run's
@@ -51,23 +52,23 @@ def _tail(path: Path, limit: int) -> list[dict[str, Any]]:
 
 
 def append_facts(settings: Settings, facts: dict[str, Any]) -> None:
-    _append(settings.alerts_dir / FACTS_FILE, [facts])
+    _append(settings.alerts_folder / FACTS_FILE, [facts])
 
 
 def last_facts(settings: Settings) -> dict[str, Any] | None:
     """The previous run's facts, or None before the first run."""
-    found = _tail(settings.alerts_dir / FACTS_FILE, 1)
+    found = _tail(settings.alerts_folder / FACTS_FILE, 1)
     return found[0] if found else None
 
 
 def append_alerts(settings: Settings, alerts: Iterable[dict[str, Any]]) -> None:
-    _append(settings.alerts_dir / ALERTS_FILE, alerts)
+    _append(settings.alerts_folder / ALERTS_FILE, alerts)
 
 
 def recent_alerts(settings: Settings, limit: int = 50) -> list[dict[str, Any]]:
     """The newest alerts first."""
-    return _tail(settings.alerts_dir / ALERTS_FILE, limit)
+    return _tail(settings.alerts_folder / ALERTS_FILE, limit)
 
 
 def recent_facts(settings: Settings, limit: int = 1) -> list[dict[str, Any]]:
-    return _tail(settings.alerts_dir / FACTS_FILE, limit)
+    return _tail(settings.alerts_folder / FACTS_FILE, limit)

@@ -49,7 +49,9 @@ def test_applying_twice_updates_instead_of_copying(prefect_server, settings):
     )
     try:
         first = apply_automations(configured)
-        second = apply_automations(configured.with_overrides(alert_webhook_url="http://127.0.0.1:8/x"))
+        second = apply_automations(
+            configured.with_overrides(alert_webhook_url="http://127.0.0.1:8/x")
+        )
         assert {a["action"] for a in first} == {"created"}
         assert {a["action"] for a in second} == {"updated"}
         assert [a["id"] for a in first] == [a["id"] for a in second]

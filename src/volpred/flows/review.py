@@ -49,7 +49,8 @@ class ReportReview(RunInput):
         "", description="your commentary in markdown: the report's Analyst's commentary section"
     )
     decision: Literal["approve", "send back"] = Field(
-        "approve", description="approve: the reviewed report is written; send back: it stays a draft"
+        "approve",
+        description="approve: the reviewed report is written; send back: it stays a draft",
     )
 
 
@@ -111,6 +112,8 @@ def review_report_flow(
         logger.warning(result["message"])
     else:
         result = sign_off_report(settings, answer, str(meta["run_id"]))
-        logger.info("report of run %s: %s by %s", result["run_id"], result["status"], answer.reviewer)
+        logger.info(
+            "report of run %s: %s by %s", result["run_id"], result["status"], answer.reviewer
+        )
     create_markdown_artifact(key="report-review", markdown=summary.review_outcome(result))
     return result

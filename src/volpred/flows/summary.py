@@ -148,7 +148,7 @@ def review_request(meta: dict[str, Any], timeout_s: float) -> str:
         + f"; now {status}).\n\n"
         f"Draft: `{draft.get('pdf')}` ({draft.get('pages')} pages), HTML `{draft.get('html')}`.\n\n"
         "Give your name, your commentary (markdown: it is printed in the report's "
-        "\"Analyst's commentary\" section) and approve, or send it back.\n\n"
+        '"Analyst\'s commentary" section) and approve, or send it back.\n\n'
         f"No answer within {timeout_s:.0f} s leaves the draft as it is."
     )
 
@@ -183,7 +183,7 @@ def alerts_markdown(facts: dict[str, Any], alerts: list[dict[str, Any]]) -> str:
         "|---|---|---|---|",
         f"| forecast vol | {pct(facts['vol'])}% | above {pct(t['vol_above'])}% | "
         f"{'**yes**' if facts['vol'] > t['vol_above'] else 'no'} |",
-        f"| change since the last run | "
+        "| change since the last run | "
         + ("first run" if change is None else f"{100 * change:+.1f} points")
         + f" | more than {100 * t['vol_jump']:.1f} points | "
         + ("**yes**" if change is not None and abs(change) > t["vol_jump"] else "no")

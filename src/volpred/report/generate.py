@@ -21,9 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from volpred.config import Settings
-from volpred.report import chart_export
+from volpred.report import chart_export, review
 from volpred.report import figures as report_figures
-from volpred.report import review
 from volpred.report.context import build_context
 from volpred.report.inputs import ReportError, load_inputs
 from volpred.report.render import check_templates, import_weasyprint, render_html, render_pdf

@@ -99,8 +99,8 @@ def run_summary(
         + inputs_line(raw)
         + f"- model: version `{saved.get('version')}` ({saved.get('reason')})\n"
         + forecast_line(served)
-        + "".join(links(api, dashboard, analysis))
         + report_line(analysis)
+        + "".join(links(api, dashboard, analysis))
     )
 
 

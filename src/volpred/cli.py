@@ -393,6 +393,51 @@ def report_review(
     _print(result.as_dict())
 
 
+alerts_app = typer.Typer(add_completion=False, help="The run's KPI and freshness alerts.")
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("listen")
+def alerts_listen(
+    port: Annotated[int, typer.Option(help="port (the default webhook URL's)")] = 8787,
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+) -> None:
+    """Print every webhook the alert automations send (one JSON line each) until Ctrl-C."""
+    from volpred.monitoring.listener import webhook_server
+
+    def show(body: dict[str, Any]) -> None:
+        typer.echo(json.dumps(body, ensure_ascii=False), nl=True)
+
+    server = webhook_server(show, host=host, port=port)
+    typer.echo(f"listening on http://{host}:{port}/ (VOLPRED_ALERT_WEBHOOK_URL)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@alerts_app.command("show")
+def alerts_show(
+    limit: Annotated[int, typer.Option(help="newest first")] = 20,
+    data_dir: DataDir = None,
+) -> None:
+    """The recent alerts, the last run's facts and the thresholds in force (from the record)."""
+    from volpred.monitoring import records
+    from volpred.monitoring.facts import Thresholds
+
+    settings = _settings(data_dir=data_dir)
+    last = records.recent_facts(settings, 1)
+    _print(
+        {
+            "alerts": records.recent_alerts(settings, limit),
+            "last_run": last[0] if last else None,
+            "thresholds": Thresholds.from_settings(settings).__dict__,
+        }
+    )
+
+
 @app.command()
 def stop() -> None:
     """Stop every background service volpred started (worker, server, API, dashboard)."""

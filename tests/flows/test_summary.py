@@ -127,8 +127,9 @@ def test_a_run_with_a_report_says_it_is_a_draft_and_how_to_review_it():
 def test_the_review_form_names_the_report_and_what_silence_means():
     from volpred.flows.summary import review_outcome, review_request
 
+    draft = {"pdf": "reports/analysis_report.pdf", "pages": 8}
     meta = {"run_id": "r1", "model_version": "v1", "source": "sample", "synthetic": True,
-            "status": "draft", "draft": {"pdf": "reports/analysis_report.pdf", "pages": 8}}  # fmt: skip
+            "status": "draft", "draft": draft}  # fmt: skip
     text = review_request(meta, 3600)
     assert "run `r1`" in text and "`v1`" in text and "synthetic" in text
     assert "No answer within 3600 s leaves the draft as it is." in text

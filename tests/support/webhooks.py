@@ -1,20 +1,20 @@
-"""A webhook receiver on loopback: what a notification block posts, collected for a test."""
+"""A webhook receiver on loopback (the product's `volpred.monitoring.listener`) that collects
+what a notification block posts, for a test to wait on."""
 
 from __future__ import annotations
 
-import json
 import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from volpred.monitoring.listener import serve_in_background, webhook_server
 
 
 class Receiver:
-    def __init__(self, server: ThreadingHTTPServer, received: queue.Queue[dict[str, Any]]):
-        self.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    def __init__(self, url: str, received: queue.Queue[dict[str, Any]]):
+        self.url = url
         self._received = received
         self.seen: list[dict[str, Any]] = []
 
@@ -38,27 +38,10 @@ class Receiver:
 @contextmanager
 def webhook_receiver() -> Iterator[Receiver]:
     received: queue.Queue[dict[str, Any]] = queue.Queue()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length)
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = {"raw": raw.decode("utf-8", "replace")}
-            received.put(body | {"_path": self.path})
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = webhook_server(received.put, port=0)
+    serve_in_background(server)
     try:
-        yield Receiver(server, received)
+        yield Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook", received)
     finally:
         server.shutdown()
         server.server_close()

@@ -17,18 +17,21 @@ from tests.support.webhooks import webhook_receiver
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
 
-def events(prefix: str, timeout: float = 30) -> list[dict]:
-    """Events whose name starts with `prefix`, read back from the server (persisted in
-    batches, so polled)."""
+def events(prefix: str, flow_run_id: str, timeout: float = 30) -> list[dict]:
+    """Events of one flow run whose name starts with `prefix`, read back from the server
+    (persisted in batches, so polled)."""
     from prefect.settings import PREFECT_API_URL
 
+    query = {
+        "filter": {
+            "event": {"prefix": [prefix]},
+            "related": {"id": [f"prefect.flow-run.{flow_run_id}"]},
+        },
+        "limit": 50,
+    }
     deadline = time.monotonic() + timeout
     while True:
-        answer = httpx.post(
-            f"{PREFECT_API_URL.value()}/events/filter",
-            json={"filter": {"event": {"prefix": [prefix]}}, "limit": 50},
-            timeout=10,
-        )
+        answer = httpx.post(f"{PREFECT_API_URL.value()}/events/filter", json=query, timeout=10)
         answer.raise_for_status()
         found = answer.json()["events"]
         if found or time.monotonic() > deadline:
@@ -77,10 +80,11 @@ def test_a_forecast_above_the_threshold_emits_the_event_and_the_webhook_arrives(
     assert facts["thresholds"]["vol_above"] == 0.05 and facts["vix"] is not None
     assert facts["vol_minus_vix"] == pytest.approx(100 * facts["vol"] - facts["vix"], abs=1e-3)
 
-    (event,) = events("volpred.alert.forecast-vol-high")
+    run = facts["run_id"]  # the session's other runs emit events too
+    (event,) = events("volpred.alert.forecast-vol-high", run)
     assert event["payload"]["details"]["threshold"] == 0.05
     assert event["resource"]["prefect.resource.id"] == "volpred.forecast.spx-vol"
-    (fact,) = events("volpred.run.facts")
+    (fact,) = events("volpred.run.facts", run)
     assert fact["payload"]["model_version"] == facts["model_version"]
 
     hook = alerting.wait_for(lambda b: b.get("subject") == "volpred: forecast vol above threshold")

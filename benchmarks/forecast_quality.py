@@ -1,12 +1,15 @@
 """Walk-forward forecast quality: every model and benchmark, both targets, overall and recent.
 
-    python benchmarks/forecast_quality.py --data PATH [--since 2010] [--refit-every 252]
-                                          [--jobs 1] [--json metrics.json]
+    python benchmarks/forecast_quality.py --data PATH [--realized FILE] [--macro-dir DIR]
+                                          [--since 2010] [--refit-every 21] [--jobs 1]
+                                          [--json metrics.json]
 
-PATH is a raw market CSV in the canonical schema (e.g. the shared 1990-2018 file); it is read,
-cleaned and featurised exactly as the pipeline does, then `volpred.model.training.train` runs the
-walk-forward and the final fit. Prints: V table (RMSE in vol points), R table (RMSE in %),
-per-year V against HAR, band coverage, the final configuration and the runtime.
+PATH is a raw market CSV in the canonical schema (e.g. the shared 1990-2018 file), FILE a daily
+realized-measures file (e.g. the Oxford-Man rv5 file), DIR a folder of FRED downloads; they are
+read, cleaned and featurised exactly as the pipeline does, then `volpred.model.training.train`
+runs the walk-forward and the final fit. Prints: V table (RMSE in vol points), R table (RMSE in
+%), per-year V against HAR, band coverage, the evidence table of the predictor groups, the
+final configuration and the runtime, split by family.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from volpred.config import Settings  # noqa: E402
+from volpred.data import macro, realized  # noqa: E402
 from volpred.data.clean import build_table  # noqa: E402
 from volpred.data.rawcsv import read_raw_csv  # noqa: E402
 from volpred.model.training import train  # noqa: E402
@@ -87,20 +91,67 @@ def per_year(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+def regime_table(metrics: dict) -> str:
+    """Band coverage by VIX regime and the return forecast's OOS R² by decade."""
+    lines = ["\n== 80% vol band coverage by VIX regime (forecast date)"]
+    for name, s in metrics.get("by_vix_regime", {}).items():
+        cov = s.get("intervals", {}).get("vol_coverage")
+        lines.append(f"  {name:9s} {s['n']:5d} rows ({s['share']:.0%}): coverage {_f(cov, '.3f')}")
+    lines.append("== R: OOS R² of the selected return forecast vs the historical mean, by decade")
+    for name, s in metrics.get("by_decade", {}).items():
+        sel = s["ret"].get("selected", {})
+        r2 = (sel.get("oos_r2") or {}).get("hist_mean")
+        cw = (sel.get("clark_west") or {}).get("p")
+        lines.append(
+            f"  {name}: {s['n']} rows, R2oos {_f(r2, '+.4f')}, Clark-West p {_f(cw, '.3f')}"
+        )
+    return "\n".join(lines)
+
+
+def evidence_table(metrics: dict) -> str:
+    """What each predictor group adds out of sample (HAR-X with all groups against all but it)."""
+    ev = metrics.get("evidence")
+    if not ev:
+        return ""
+    lines = [
+        f"\n== Predictor groups: HAR-X ({ev['variant']}) with every group against without it, "
+        f"{ev['n']} OOS rows",
+        f"  {'group':13s} {'RMSE':>7s} {'p':>6s} {'QLIKE':>7s} {'p':>6s} {'chosen':>7s} selected",
+    ]
+    for g, e in ev["groups"].items():
+        lines.append(
+            f"  {g:13s} {_f(e['rmse_change'], '+7.1%')} {_f(e['dm_mse_p'], '6.3f')} "
+            f"{_f(e['qlike_change'], '+7.1%')} {_f(e['dm_qlike_p'], '6.3f')} "
+            f"{e['chosen_share']:7.0%} {'yes' if e['selected'] else 'no'}"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--realized", type=Path, default=None)
+    parser.add_argument("--macro-dir", type=Path, default=None)
     parser.add_argument("--since", type=int, default=2010)
-    parser.add_argument("--refit-every", type=int, default=252)
+    parser.add_argument("--refit-every", type=int, default=Settings().refit_every)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="also write the metrics here")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
+    settings = Settings()
     parsed = read_raw_csv(args.data)
-    table, _ = build_table(parsed.frame, Settings())
+    measures = (
+        None if args.realized is None else realized.read_daily_measures(args.realized, settings)
+    )
+    series = None
+    if args.macro_dir is not None:
+        series = macro.read_macro_dir(args.macro_dir, macro.macro_specs(settings)).frame
+    table, _ = build_table(
+        parsed.frame, settings, None if measures is None else measures.frame, series
+    )
     prep = time.perf_counter() - started
-    result = train(table, Settings(), refit_every=args.refit_every, n_jobs=args.jobs)
+    result = train(table, settings, refit_every=args.refit_every, n_jobs=args.jobs)
     metrics = result.metrics
     since = f"from_{args.since}"
     if since not in metrics:
@@ -145,9 +196,19 @@ def main(argv: list[str] | None = None) -> int:
         f"dropped features: {final['dropped_features']}; trained on {final['train_rows']} rows "
         f"{final['train_start']}..{final['train_end']}"
     )
+    print(regime_table(metrics))
+    print(evidence_table(metrics))
     print(
         f"runtime: data {prep:.1f} s, walk-forward {metrics['walkforward_seconds']:.1f} s, "
         f"train total {result.seconds:.1f} s"
+    )
+    seconds: dict[str, float] = {}
+    for block in metrics.get("blocks", []):
+        for family, t in block.get("family_seconds", {}).items():
+            seconds[family] = seconds.get(family, 0.0) + t
+    print(
+        "  fitting by family: "
+        + ", ".join(f"{f} {t:.1f} s" for f, t in sorted(seconds.items(), key=lambda kv: -kv[1]))
     )
     if args.json:
         args.json.write_text(json.dumps(metrics, indent=1, allow_nan=False), encoding="utf-8")

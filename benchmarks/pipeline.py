@@ -64,8 +64,8 @@ def folders(tmp: str) -> dict[str, str]:
 def stop_services(env: dict[str, str]) -> None:
     """Stop what the run started, but not the shared local Prefect server."""
     code = (
-        "from volpred import services; from volpred.config import Settings; "
-        "s = Settings(); [services.stop(s.run_dir, n) for n in ('dashboard', 'api')]"
+        "from volpred.runtime import processes; from volpred.config import Settings; "
+        "s = Settings(); [processes.stop(s.run_dir, n) for n in ('dashboard', 'api')]"
     )
     subprocess.run([sys.executable, "-c", code], env=env, check=True)  # noqa: S603
 

@@ -19,9 +19,10 @@ def run_commands() -> list[str]:
     return [" ".join(m.split()) for m in re.findall(r"^RUN (.+)$", text, re.M)]
 
 
-def test_hadolint_passes():
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, ROOT / "deployments/postgres/Dockerfile"])
+def test_hadolint_passes(dockerfile):
     hadolint = Path(sys.executable).with_name("hadolint")
-    result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True)
+    result = subprocess.run([hadolint, str(dockerfile)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -44,7 +45,10 @@ def test_the_image_python_steps_work_in_a_clean_virtual_environment(tmp_path):
     venv = tmp_path / "venv"
     env = os.environ | {"UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON": sys.executable}
     steps = [c for c in run_commands() if c.startswith("uv sync")]
-    assert steps == ["uv sync --frozen --no-dev --no-install-project", "uv sync --frozen --no-dev"]
+    assert steps == [
+        "uv sync --frozen --no-default-groups --no-install-project",
+        "uv sync --frozen --no-default-groups",
+    ]
     for step in steps:
         result = subprocess.run(
             [uv, *step.split()[1:]], cwd=ROOT, env=env, capture_output=True, text=True
@@ -55,7 +59,8 @@ def test_the_image_python_steps_work_in_a_clean_virtual_environment(tmp_path):
             [str(venv / "bin" / command[0]), *command[1:]], capture_output=True, text=True, env=env
         )
         assert result.returncode == 0, result.stderr
-    assert not (venv / "bin" / "pytest").exists()  # --no-dev: no test tools in the image
+    assert not (venv / "bin" / "pytest").exists()  # no test tools in the image
+    assert not (venv / "bin" / "podman-compose").exists()  # nor the host's container tools
     result = subprocess.run(
         [str(venv / "bin" / "python"), "-c", "import volpred.flows.pipeline"],
         capture_output=True,
@@ -84,3 +89,19 @@ def test_compose_services_run_existing_volpred_commands():
     assert compose["services"]["dashboard"]["environment"]["VOLPRED_DASHBOARD_API_URL"] == (
         "http://api:5000"
     )
+
+
+def test_compose_runs_the_server_on_postgres_and_every_service_restarts_on_failure():
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "deployments" / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"postgres", "prefect-server", "worker", "api", "dashboard"}
+    server = services["prefect-server"]
+    assert "postgresql+asyncpg://" in server["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
+    # Each waits for what it needs itself: podman-compose ignores depends_on conditions.
+    assert (
+        "volpred wait" in server["command"][-1] and "tcp://postgres:5432" in server["command"][-1]
+    )
+    assert "volpred wait" in services["worker"]["command"][-1]
+    assert all(s.get("restart") == "on-failure" for s in services.values())

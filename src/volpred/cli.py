@@ -262,14 +262,25 @@ def run(
 
 
 @app.command()
-def serve() -> None:
+def serve(
+    pool: Annotated[
+        str,
+        typer.Option(
+            help="process: runs are processes here (volpred-process); docker: each run is a "
+            "container of the image (volpred-docker; `make image` first)"
+        ),
+    ] = "process",
+) -> None:
     """Start a local Prefect server, create the work pool, deploy, and start a worker."""
+    from volpred.runtime.containers import serve_docker
     from volpred.runtime.orchestration import serve as run_serve
     from volpred.runtime.processes import ServiceError
 
+    if pool not in ("process", "docker"):
+        raise typer.BadParameter(f"--pool {pool!r}: process or docker")
     _setup_logging()
     try:
-        _print(run_serve(_settings()))
+        _print((serve_docker if pool == "docker" else run_serve)(_settings()))
     except ServiceError as exc:
         _fail(exc)
 
@@ -436,6 +447,29 @@ def alerts_show(
             "thresholds": Thresholds.from_settings(settings).__dict__,
         }
     )
+
+
+@app.command()
+def wait(
+    urls: Annotated[list[str], typer.Argument(help="http(s)://... health URLs or tcp://host:port")],
+    timeout: Annotated[float, typer.Option(help="seconds to wait in all")] = 120.0,
+) -> None:
+    """Wait until every URL answers: an HTTP URL with a 2xx, a tcp:// one by accepting a
+    connection. Containers start in any order (compose tools differ in how they honour
+    `depends_on`), so a service waits for what it needs itself."""
+    import time
+
+    from volpred.runtime.processes import answers, healthy
+
+    _setup_logging()
+    deadline = time.monotonic() + timeout
+    for url in urls:
+        check = answers if url.startswith("tcp://") else healthy
+        while not check(url):
+            if time.monotonic() > deadline:
+                _fail(TimeoutError(f"{url} did not answer within {timeout:g} s"))
+            time.sleep(1)
+        log.info("%s answers", url)
 
 
 @app.command()

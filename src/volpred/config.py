@@ -189,7 +189,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     # Training and promotion.
-    refit_every: int = Field(252, ge=21, description="walk-forward refit interval, trading days")
+    refit_every: int = Field(
+        21, ge=21, description="walk-forward refit interval, trading days (21: monthly)"
+    )
+    garch_refit_every: int = Field(
+        252, ge=21, description="rows between GARCH parameter estimates (the state moves daily)"
+    )
+    use_gbm: bool = Field(
+        False, description="also fit gradient boosting in the walk-forward (reported, slower)"
+    )
     min_train_years: float = Field(9, gt=0, description="out-of-sample starts after this")
     selection_years: float = Field(
         4, ge=0, description="burn-in years of out-of-sample forecasts used only to choose models"
@@ -209,6 +217,11 @@ class Settings(BaseSettings):
     prefect_host: str = "127.0.0.1"
     prefect_port: int = 4200
     work_pool: str = "volpred-process"
+    # Flow runs in containers (`volpred serve --pool docker`): the docker-type pool, the image
+    # its runs start, and the container network (host: the runs reach the host's server).
+    docker_work_pool: str = "volpred-docker"
+    docker_image: str = "localhost/volpred:latest"
+    docker_network_mode: str = "host"
     api_host: str = "127.0.0.1"
     api_port: int = 5000
     api_key: SecretStr | None = Field(

@@ -101,3 +101,17 @@ def test_changing_the_future_never_changes_features_at_t(cut, seed, scale):
     before = add_features(base).head(cut).select(features)
     after = add_features(altered).head(cut).select(features)
     assert before.equals(after)
+
+
+def test_vix_dynamics_by_hand():
+    from volpred.data.features import add_vix_dynamics
+
+    vix = [20.0] * 70 + [30.0]
+    frame = pl.DataFrame({"vix": vix, "vrp_ratio": [1.2] * 70 + [0.9]})
+    out = add_vix_dynamics(frame).row(-1, named=True)
+    assert out["vix_chg5"] == pytest.approx(math.log(1.5))
+    assert out["vix_chg21"] == pytest.approx(math.log(1.5))
+    assert out["vix_rel63"] == pytest.approx(math.log(30 / ((62 * 20 + 30) / 63)))
+    assert out["vrp_neg"] == 1.0 and add_vix_dynamics(frame)["vrp_neg"][0] == 0.0
+    first = add_vix_dynamics(frame).row(0, named=True)
+    assert first["vix_chg5"] is None and first["vix_rel63"] is None

@@ -43,7 +43,7 @@ def test_deploy_schedules_and_a_worker_runs_the_flow(prefect_server, tmp_path, s
         "--overwrite",
         env=env,
     )
-    prefect_cli("--no-prompt", "deploy", "--all", env=env)
+    prefect_cli("--no-prompt", "deploy", "--name", "daily", env=env)
 
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name("volpred-pipeline/daily")

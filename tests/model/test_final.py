@@ -13,8 +13,11 @@ from volpred.data.features import FEATURES
 from volpred.model import benchmarks as bm
 from volpred.model import estimators as cand
 from volpred.model import garch
-from volpred.model.families import RET_FAMILIES, VOL_ENSEMBLE, VOL_FAMILIES
+from volpred.model.design import OPTIONAL_COLUMNS
+from volpred.model.estimators import DESIGN_COLUMNS
+from volpred.model.families import RET_FAMILIES, VOL_ENSEMBLE, VOL_FAMILIES, HarX
 from volpred.model.final import (
+    ANSWER_KEYS,
     OUTPUT_KEYS,
     VolpredModel,
     feature_matrix,
@@ -40,6 +43,12 @@ def X(model, table_small) -> np.ndarray:
     return feature_matrix(table_small, model)
 
 
+def complete_rows(model: VolpredModel, X: np.ndarray) -> np.ndarray:
+    """Rows with every input the model requires (the table's first rows lack trailing windows)."""
+    required = [i for i, n in enumerate(model.feature_names) if n not in OPTIONAL_COLUMNS]
+    return np.all(np.isfinite(X[:, required]), axis=1)
+
+
 def roundtrip(model: VolpredModel) -> tuple[VolpredModel, list[str]]:
     """Save and load with the store's explicit trusted list (which must cover the file)."""
     data = sio.dumps(model)
@@ -61,13 +70,22 @@ def test_skops_roundtrip_gives_identical_predictions(model, X):
 
 
 def test_predict_contract(model, X):
-    out = model.predict(X)
-    assert set(out) == set(OUTPUT_KEYS)
+    full = model.predict(X)
+    assert set(full) == set(OUTPUT_KEYS) | set(ANSWER_KEYS)
+    ok = complete_rows(model, X)
+    assert ok.sum() > len(X) - 100 and not ok.all()
+    out = {k: v[ok] for k, v in full.items()}
     for k in OUTPUT_KEYS:
-        assert out[k].shape == (len(X),) and np.all(np.isfinite(out[k]))
+        assert full[k].shape == (len(X),) and np.all(np.isfinite(out[k]))
+    assert set(out["vol_model"]) == {model.vol_kind} and set(out["ret_model"]) == {model.ret_kind}
     assert np.all(out["vol"] > 0)
     assert np.all(out["vol_lo"] <= out["vol"]) and np.all(out["vol"] <= out["vol_hi"])
     assert np.all(out["ret_lo"] <= out["ret"]) and np.all(out["ret"] <= out["ret_hi"])
+    # a warm-up row is answered by what can answer it, and says so, or not at all
+    for i in np.flatnonzero(~ok):
+        named = full["vol_model"][i]
+        assert (named is None) == (not np.isfinite(full["vol"][i]))
+        assert named is None or named != model.vol_kind
     one = model.predict(X[-1])  # a single row as a 1-D array
     assert one["vol"][0] == out["vol"][-1]
     with pytest.raises(ValueError, match="columns"):
@@ -77,7 +95,7 @@ def test_predict_contract(model, X):
 def test_feature_order_is_documented_and_garch_state_comes_last(model):
     base = model.feature_names[:-1]
     assert model.feature_names[-1] == "garch_vol"
-    assert base == [f for f in FEATURES if f in base]
+    assert base == [f for f in dict.fromkeys([*FEATURES, *DESIGN_COLUMNS]) if f in base]
     assert {"vix", "rv21", "ret"} <= set(base)
 
 
@@ -105,18 +123,19 @@ def test_the_ensemble_is_the_walkforward_weights_on_refitted_components(model, X
     members = dict(zip(ENSEMBLE_POOL, model.vol.state["members"], strict=True))
     assert [m.model.name for m in members.values()] == list(ENSEMBLE_POOL)
     assert members["harx"].model == wf_small.final_choice.vol_variants["harx"]
-    Xc = model.complete(X)
+    Xc = model.complete(X)[complete_rows(model, X)]
     cols = {n: i for i, n in enumerate(model.feature_names)}
+    harx = members["harx"]
+    assert isinstance(harx.model, HarX)
+    fit = harx.model.main_fit(harx.state)
     parts = {
-        "harx": cand.predict_harx(
-            cand.design(Xc, model.vol_design), Xc[:, cols["vix"]], members["harx"].state
-        ),
+        "harx": cand.predict_harx(cand.design(Xc, fit["spec"]), Xc[:, cols["vix"]], fit),
         "gjr": garch.forecast_vol(Xc[:, -1], model.garch_params, model.horizon),
         "vix_cal": bm.predict_vix_calibrated(Xc, cols, members["vix_cal"].state),
         "har": bm.predict_har_var(Xc, cols, members["har"].state),
     }
     expected = sum(weights[m] * parts[m] for m in ENSEMBLE_POOL)
-    np.testing.assert_allclose(model.predict(X)["vol"], expected, rtol=1e-12)
+    np.testing.assert_allclose(model.predict(Xc)["vol"], expected, rtol=1e-12)
 
 
 def test_the_vol_band_uses_the_adaptive_level_of_the_walkforward(model, wf_small):
@@ -187,13 +206,46 @@ def test_every_configuration_fits_roundtrips_and_predicts(
     loaded, untrusted = roundtrip(m)
     assert MODEL_TYPE in untrusted
     a, b = m.predict(X), loaded.predict(X)
+    ok = complete_rows(m, X)
     for k in OUTPUT_KEYS:
         np.testing.assert_array_equal(a[k], b[k])
-        assert np.all(np.isfinite(a[k]))
+        assert np.all(np.isfinite(a[k][ok]))
     if vol == "gjr":
         expected = garch.forecast_vol(m.complete(X)[:, -1], m.garch_params, m.horizon)
         np.testing.assert_allclose(a["vol"], expected, rtol=1e-12)
     if ret == "hist_mean":
         assert np.all(a["ret"] == m.ret.state)  # the training targets' mean
     if ret in ("ridge_ct", "gbm"):
-        assert np.all(a["ret"] >= 0)  # Campbell-Thompson truncation
+        assert np.all(a["ret"][ok] >= 0)  # Campbell-Thompson truncation
+
+
+def test_the_last_blocks_forecasts_are_what_the_served_model_says(raw_small):
+    """A model trained on the data as they stood when the last walk-forward block starts (what
+    the daily flow would have served that day, refit monthly) forecasts the block's rows with
+    exactly the walk-forward's numbers: the evaluation scores the served code path."""
+    import polars as pl
+
+    from tests.support.markets import table_of
+    from volpred.model.walkforward import panel_from_table, plan_blocks, run_walkforward
+
+    cfg = small_config(refit_every=63)
+    table = table_of(raw_small)
+    panel = panel_from_table(table)
+    walkforward = run_walkforward(panel, cfg)
+    day = panel.dates[plan_blocks(panel, cfg)[-1].start]
+    then = panel_from_table(table_of(raw_small.filter(pl.col("date") < day)))
+    served = fit_final(then, run_walkforward(then, cfg), cfg)
+    ours = predict_table(served, table).filter(pl.col("date") >= day)
+    theirs = walkforward.frame.filter(pl.col("date") >= day)
+    assert ours.height == theirs.height >= 1
+    for key, column in {
+        "vol": "vol_selected",
+        "vol_lo": "vol_lo",
+        "vol_hi": "vol_hi",
+        "ret": "ret_selected",
+        "ret_lo": "ret_lo",
+        "ret_hi": "ret_hi",
+    }.items():
+        # equal up to rounding (the smallest ridge penalty amplifies last-bit differences
+        # between two BLAS calls on the same numbers to ~1e-9)
+        np.testing.assert_allclose(ours[key], theirs[column], rtol=1e-8, err_msg=key)

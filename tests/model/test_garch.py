@@ -73,3 +73,17 @@ def test_forecast_coefficients_reduce_to_the_unconditional_variance():
     assert garch.forecast_vol(vol_at_mean, params, 21)[0] == pytest.approx(vol_at_mean[0])
     a, _ = garch.forecast_coefficients(params, 1)
     assert a == pytest.approx(1.0)  # one day ahead the state is the forecast
+
+
+def test_parameters_move_at_anchors_only_and_warm_starts_land_on_the_cold_optimum(returns):
+    from tests.support.markets import sample_raw, table_of
+    from volpred.model.design import garch_anchor, garch_params
+    from volpred.model.walkforward import panel_from_table
+
+    assert [garch_anchor(s, 1000, 252) for s in (1000, 1251, 1252, 999)] == [1000, 1000, 1252, 748]
+    panel = panel_from_table(table_of(sample_raw()))
+    warm = garch_params(panel, 2000, 252, True, "t", 504)
+    assert (1748, 252, True, "t") in panel.garch_cache  # the estimate it started from
+    cold = garch.fit_garch(panel.ret[:2000], asymmetric=True, dist="t")
+    np.testing.assert_allclose(warm, cold, rtol=1e-3, atol=1e-4)
+    assert garch_params(panel, 2000, 252, True, "t", 504) is warm  # cached

@@ -115,3 +115,83 @@ def test_a_block_ignores_targets_not_realised_by_its_start(panel_small):
     no_gap = Block(block.start, block.end, block.start, True)
     leaked = fit_block(scrambled, no_gap, cfg).preds
     assert not np.allclose(fit_block(panel_small, no_gap, cfg).preds["vol/har"], leaked["vol/har"])
+
+
+def realized_measures(raw: pl.DataFrame, seed: int = 3) -> pl.DataFrame:
+    """Daily 5-minute measures from the table's second year on (a source that starts partway),
+    in the realized checkpoint's layout."""
+    rng = np.random.default_rng(seed)
+    days = raw["date"].filter(raw["date"] >= date(2001, 1, 2))
+    rv = rng.lognormal(np.log(1e-4), 0.6, days.len())
+    neg = rv * rng.uniform(0.3, 0.7, days.len())
+    return pl.DataFrame(
+        {
+            "date": days,
+            "rv5": rv,
+            "bv": rv * 0.9,
+            "rs_pos": rv - neg,
+            "rs_neg": neg,
+            "n_bars": np.full(days.len(), 78, dtype=np.int64),
+            "jump": rv * 0.1,
+            "overnight_ret": rng.normal(0, 0.004, days.len()),
+        }
+    )
+
+
+def macro_observations(series: list[str], seed: int = 4) -> pl.DataFrame:
+    """Weekly observations of every series, each public a week after its date."""
+    rng = np.random.default_rng(seed)
+    obs = pl.date_range(date(1999, 12, 3), END, "1w", eager=True)
+    return pl.concat(
+        pl.DataFrame(
+            {
+                "series": s,
+                "obs_date": obs,
+                "available_date": obs.dt.offset_by("7d"),
+                "value": np.cumsum(rng.normal(0, 0.1, obs.len())) + 3.0,
+            }
+        )
+        for s in series
+    )
+
+
+def test_future_realized_measures_and_unpublished_macro_values_change_no_past_output(raw_small):
+    """The new inputs under the same harness: realized measures after the cut and every macro
+    value published after it, including observations dated before the cut, are altered."""
+    from volpred.config import Settings
+    from volpred.data.clean import build_table
+
+    settings = Settings(horizon=21)
+    raw = raw_small.filter(pl.col("date") <= END)
+    realized, macro = realized_measures(raw), macro_observations(list(settings.macro_series))
+    rng = np.random.default_rng(9)
+    late_rv = realized["date"] > CUT
+    unpublished = macro["available_date"] > CUT
+    assert macro.filter(unpublished & (pl.col("obs_date") <= CUT)).height > 0
+    altered_rv = realized.with_columns(
+        pl.when(late_rv).then(pl.col("rv5") * 4).otherwise(pl.col("rv5")).alias("rv5")
+    )
+    altered_macro = macro.with_columns(
+        pl.when(unpublished)
+        .then(pl.Series(rng.normal(10, 5, macro.height)))
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
+    base = build_table(raw, settings, realized, macro)[0]
+    altered = build_table(raw, settings, altered_rv, altered_macro)[0]
+    assert {"irv21", "bamlh0a0hym2"} <= set(base.columns)
+    ra, rb = (run_walkforward(panel_from_table(t), small_config()) for t in (base, altered))
+    past_a, past_b = outputs_until(ra.frame, CUT), outputs_until(rb.frame, CUT)
+    assert past_a.height > 500
+    for col in past_a.columns[1:]:
+        np.testing.assert_array_equal(past_a[col].to_numpy(), past_b[col].to_numpy(), err_msg=col)
+    # every variant's forecasts too, those that read the new inputs among them
+    past = (ra.frame["date"] <= CUT).to_numpy()
+    new_inputs = [k for k in ra.variants if "macro" in k or "realized" in k]
+    assert new_inputs
+    for key in ra.variants:
+        np.testing.assert_array_equal(ra.variants[key][past], rb.variants[key][past], err_msg=key)
+    assert any(
+        not np.allclose(ra.variants[k][~past], rb.variants[k][~past], equal_nan=True)
+        for k in new_inputs
+    )

@@ -91,4 +91,25 @@ def test_walkforward_fields_come_from_settings():
         0.9,
     )
     assert WalkForwardConfig.from_settings(Settings(horizon=10, wf_gap=15)).gap == 15
-    assert WalkForwardConfig.from_settings(Settings()).refit_every == 252
+    assert WalkForwardConfig.from_settings(Settings()).refit_every == 21
+
+
+def test_the_evidence_table_regimes_and_decades_are_reported(result):
+    m = result.metrics
+    ev = m["evidence"]
+    assert ev["variant"] == result.model.info["choice"]["vol_variants"]["harx"]
+    assert set(ev["groups"]) == {"realized", "asymmetry", "vix_dynamics", "macro"}
+    for g, e in ev["groups"].items():
+        assert 0 <= e["chosen_share"] <= 1 and isinstance(e["selected"], bool), g
+    # the sample table here has no intraday or macro columns: those groups add exactly nothing
+    for g in ("realized", "macro"):
+        assert ev["groups"][g]["rmse_change"] == 0 and ev["groups"][g]["qlike_change"] == 0
+    assert ev["groups"]["asymmetry"]["rmse_change"] != 0
+    regimes = m["by_vix_regime"]
+    assert list(regimes) == ["vix<20", "vix20-30", "vix>30"]
+    assert sum(r["n"] for r in regimes.values()) == m["overall"]["n"]
+    assert sum(r["share"] for r in regimes.values()) == pytest.approx(1.0)
+    assert list(m["by_decade"]) == ["2004-2011"]
+    assert m["by_decade"]["2004-2011"]["n"] == m["overall"]["n"]
+    seconds = m["blocks"][0]["family_seconds"]
+    assert {"vol/harx", "vol/gjr", "ret/vrp_ct"} <= set(seconds)

@@ -209,3 +209,23 @@ def test_cli_report_without_a_model_exits_non_zero_with_the_reason(tmp_path, mon
     assert result.exit_code == 1
     assert "volpred train" in result.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_evidence_regime_and_decade_tables_come_from_the_card(inputs):
+    metrics = inputs.card.metrics
+    ev = ctx.evidence_table(metrics)
+    assert metrics.evidence is not None
+    assert [r[0] for r in ev.rows] == [ctx.GROUP_NAMES[g] for g in metrics.evidence.groups]
+    first = next(iter(metrics.evidence.groups.values()))
+    assert ev.rows[0][1] == numbers.signed_pct(first.rmse_change)
+    assert ev.rows[0][-1] == ("yes" if first.selected else "no")
+    assert metrics.evidence.variant in ev.note
+    regimes = ctx.regime_table(metrics, 0.8)
+    assert [r[0] for r in regimes.rows] == ["VIX <20", "VIX 20-30", "VIX >30"]
+    decades = ctx.decade_table(metrics)
+    assert decades.rows and all(r[1] != numbers.MISSING for r in decades.rows)
+    html = _html(inputs)
+    for name in ("predictor_evidence", "coverage_by_regime", "return_by_decade"):
+        assert f'id="table-{name}"' in html
+    no_evidence = _with_card(inputs, metrics=metrics.model_copy(update={"evidence": None}))
+    assert ctx.evidence_table(no_evidence.card.metrics).rows == []

@@ -32,10 +32,12 @@ from volpred.data.features import (
     INTRADAY_AGES,
     MARKET_AGES,
     TARGETS,
+    VIX_DYNAMICS,
     add_asymmetry,
     add_features,
     add_intraday,
     add_targets,
+    add_vix_dynamics,
     ages,
     macro_ages,
 )
@@ -48,7 +50,9 @@ log = logging.getLogger(__name__)
 #: The cleaned table: the cleaned raw columns, the models' features, the other measured inputs
 #: and their ages, the macro columns (`macro_columns`), then the targets.
 CLEANED_COLUMNS = list(
-    dict.fromkeys([*RAW_COLUMNS, *FEATURES, *ASYMMETRY, *INTRADAY, *AGE_SOURCES, *TARGETS])
+    dict.fromkeys(
+        [*RAW_COLUMNS, *FEATURES, *ASYMMETRY, *VIX_DYNAMICS, *INTRADAY, *AGE_SOURCES, *TARGETS]
+    )
 )
 Policy = Literal["fail", "drop", "blank", "fix", "note"]
 SPX_BAR = ["spx_open", "spx_high", "spx_low"]
@@ -299,6 +303,7 @@ def build_table(
     valid, findings = validate(raw, settings)
     filled = fill_gaps(ages(valid, MARKET_AGES), settings.ffill_limit)
     table = add_asymmetry(add_targets(add_features(filled), settings.horizon))
+    table = add_vix_dynamics(table)
     table = add_intraday(table, realized_data.empty_measures() if realized is None else realized)
     table = ages(table, INTRADAY_AGES)
     series = list(settings.macro_series) if macro is not None else []
@@ -332,7 +337,9 @@ def build_table(
         "nulls_before": nulls_before,
         "nulls_after_fill": null_counts(filled, NUMERIC_COLUMNS),
         "feature_nulls": null_counts(table, [*FEATURES, *TARGETS]),
-        "input_nulls": null_counts(table, [*ASYMMETRY, *INTRADAY, *macro_columns(series)]),
+        "input_nulls": null_counts(
+            table, [*ASYMMETRY, *VIX_DYNAMICS, *INTRADAY, *macro_columns(series)]
+        ),
         "inputs": coverage(table, inputs),
         "horizon": settings.horizon,
         "ffill_limit": settings.ffill_limit,

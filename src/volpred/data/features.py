@@ -114,9 +114,9 @@ def add_targets(frame: pl.DataFrame, horizon: int) -> pl.DataFrame:
     )
 
 
-# ------------------------------------------------------------- inputs beyond the models' FEATURES
-# Measured point in time like FEATURES, and kept in the cleaned table, but read by no model until
-# a registered family asks for them.
+# ------------------------------------------------------------- inputs beyond the base FEATURES
+# Measured point in time like FEATURES and kept in the cleaned table; the model families read
+# them as predictor groups (`model.estimators.TERM_GROUPS`), so each earns its place out of sample.
 
 #: From daily returns, so defined for every year (also those before intraday data exists).
 ASYMMETRY: dict[str, str] = {
@@ -124,6 +124,14 @@ ASYMMETRY: dict[str, str] = {
     "rs_pos21": "upside semivol: sqrt(252 * mean of ret^2 on up days) over 21 days",
     "lev5": "leverage: mean of min(ret, 0) over the last 5 days",
     "lev21": "leverage: mean of min(ret, 0) over the last 21 days",
+}
+#: The VIX against its own recent past, and the variance-premium regime: when the VIX jumps out
+#: of a calm spell, realized volatility tends to overshoot it.
+VIX_DYNAMICS: dict[str, str] = {
+    "vix_rel63": "log of the VIX over its 63-day mean",
+    "vix_chg5": "5-day log change of the VIX",
+    "vix_chg21": "21-day log change of the VIX",
+    "vrp_neg": "1 when the VIX is below trailing 21-day realized vol (a negative premium), else 0",
 }
 #: From intraday data (`data/realized.parquet`): null on days before it starts.
 INTRADAY: dict[str, str] = {
@@ -164,6 +172,19 @@ def add_asymmetry(frame: pl.DataFrame) -> pl.DataFrame:
         ).sqrt(),
         lev5=pl.when(keep).then(neg).rolling_mean(5, min_samples=_min_samples(5)),
         lev21=pl.when(keep).then(neg).rolling_mean(21, min_samples=_min_samples(21)),
+    )
+
+
+def add_vix_dynamics(frame: pl.DataFrame) -> pl.DataFrame:
+    """VIX_DYNAMICS from the VIX as carried into the table (null where the VIX is)."""
+    vix = pl.col("vix")
+    return frame.with_columns(
+        vix_rel63=(vix / vix.rolling_mean(63, min_samples=_min_samples(63))).log(),
+        vix_chg5=(vix / vix.shift(5)).log(),
+        vix_chg21=(vix / vix.shift(21)).log(),
+        vrp_neg=pl.when(pl.col("vrp_ratio").is_not_null()).then(
+            (pl.col("vrp_ratio") < 1).cast(pl.Float64)
+        ),
     )
 
 

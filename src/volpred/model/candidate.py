@@ -75,10 +75,15 @@ def build_card(
 
 def latest_forecast(model: Any, table: pl.DataFrame) -> LatestForecast:
     """The forecast from the last cleaned row, for run summaries that should not load models."""
-    from volpred.model.final import predict_table
+    from volpred.model.final import ANSWER_KEYS, predict_table
 
     last = predict_table(model, table).tail(1).row(0, named=True)
-    return LatestForecast(**{k: (str(v) if k == "date" else float(v)) for k, v in last.items()})
+    return LatestForecast(
+        **{
+            k: (v if k in ANSWER_KEYS else str(v) if k == "date" else float(v))
+            for k, v in last.items()
+        }
+    )
 
 
 def train_candidate(settings: Settings) -> dict[str, Any]:

@@ -65,6 +65,9 @@ class LatestForecast(_Part):
     ret: float
     ret_lo: float
     ret_hi: float
+    #: Which forecasters answered (a fallback's description when an input was missing).
+    vol_model: str | None = None
+    ret_model: str | None = None
 
 
 class Intervals(_Part):
@@ -119,6 +122,27 @@ class FinalModel(_Part):
     train_end: str | None = None
 
 
+class GroupEvidence(_Part):
+    """What one predictor group adds out of sample: HAR-X with every group against HAR-X
+    without it (negative change: the group helps), its Diebold-Mariano p-values, the share of
+    walk-forward blocks whose chosen HAR-X had it, and whether the served model's has it."""
+
+    rmse_change: float | None = None
+    dm_mse_p: float | None = None
+    qlike_change: float | None = None
+    dm_qlike_p: float | None = None
+    chosen_share: float = 0.0
+    selected: bool = False
+
+
+class Evidence(_Part):
+    """The evidence table: `variant` is the served HAR-X's penalty and loss, `n` the rows."""
+
+    variant: str
+    n: int
+    groups: dict[str, GroupEvidence] = {}
+
+
 class Metrics(_Part):
     """Every walk-forward metric the trainer reports; `headline` is what promotion compares,
     `overall`, `from_2010` and `by_year` what the report and the dashboard tabulate."""
@@ -128,6 +152,9 @@ class Metrics(_Part):
     from_2010: PeriodMetrics | None = None
     by_year: dict[str, PeriodMetrics] = {}
     per_year_selected_vs_har: dict[str, YearVsBenchmark] = {}
+    by_vix_regime: dict[str, PeriodMetrics] = {}
+    by_decade: dict[str, PeriodMetrics] = {}
+    evidence: Evidence | None = None
     final_model: FinalModel = FinalModel()
 
 

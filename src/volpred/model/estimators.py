@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 
 #: log(var + eps) terms: column -> (scale to an annualised decimal vol, eps). The VIX is in
 #: points; vrp_ratio = VIX / RV21, so its log is the variance risk premium as a log ratio. A
-#: single day's squared return is often ~0, so rv1 gets a real epsilon (1% vol squared); for
-#: the others eps only guards against log(0).
+#: single day's squared return is often ~0, so rv1 and irv1 get a real epsilon (1% vol
+#: squared); for the others eps only guards against log(0). Initial claims are a count: their
+#: log is what matters, the scale only keeps the numbers small.
 LOG_VAR_TERMS: dict[str, tuple[float, float]] = {
     "rv5": (1.0, 1e-6),
     "rv21": (1.0, 1e-6),
@@ -51,24 +52,90 @@ LOG_VAR_TERMS: dict[str, tuple[float, float]] = {
     "vix": (0.01, 1e-6),
     "vrp_ratio": (1.0, 1e-6),
     "rv1": (1.0, 1e-4),
+    "rs_neg21": (1.0, 1e-6),
+    "irv1": (1.0, 1e-4),
+    "irv5": (1.0, 1e-6),
+    "irv21": (1.0, 1e-6),
+    "irs_neg21": (1.0, 1e-6),
+    "icsa": (1e-6, 1e-6),
 }
 #: Linear terms: column -> scale (VRP x12 puts it in annual variance units like the others).
-LINEAR_TERMS: dict[str, float] = {"term_spread": 1.0, "ret": 1.0, "mom21": 1.0}
+LINEAR_TERMS: dict[str, float] = {
+    "term_spread": 1.0,
+    "ret": 1.0,
+    "mom21": 1.0,
+    "lev5": 1.0,
+    "lev21": 1.0,
+    "vix_rel63": 1.0,
+    "vix_chg5": 1.0,
+    "vix_chg21": 1.0,
+    "vrp_neg": 1.0,
+    "ijump21": 1.0,
+    "anfci": 1.0,
+    "stlfsi4": 1.0,
+    "bamlh0a0hym2": 1.0,
+    "bamlc0a0cm": 1.0,
+    "cfnai": 1.0,
+}
 RET_EXTRA_TERMS: dict[str, float] = {"vrp": 12.0, "drawdown": 1.0, "dgs10": 1.0}
+#: Predictor groups: the columns each contributes to a design (as log-variance or linear terms,
+#: see above). "base" is in every design. The others are what a family variant may add, and
+#: what the evidence table credits: realized measures (5-minute data), asymmetry (negative
+#: semivariance and leverage: Patton & Sheppard 2015, Corsi & Renò 2012), VIX dynamics (the VIX
+#: against its recent level, its changes, the premium's sign) and macro and credit conditions.
+TERM_GROUPS: dict[str, tuple[str, ...]] = {
+    "base": (
+        "rv1", "rv5", "rv21", "rv63", "parkinson21", "garman_klass21", "vix", "vrp_ratio",
+        "ret", "mom21", "drawdown",
+    ),
+    "rates": ("term_spread", "dgs10"),
+    "asymmetry": ("rs_neg21", "lev5", "lev21"),
+    "vix_dynamics": ("vix_rel63", "vix_chg5", "vix_chg21", "vrp_neg"),
+    "realized": ("irv1", "irv5", "irv21", "irs_neg21", "ijump21"),
+    "macro": ("anfci", "stlfsi4", "bamlh0a0hym2", "bamlc0a0cm", "cfnai", "icsa"),
+}  # fmt: skip
+#: Groups whose source can start partway through the history (intraday data, a macro series)
+#: or end before the SPX does (a Treasury download): a design with them is fitted on the rows
+#: that have them, beside one without them that forecasts the rows that do not.
+OPTIONAL_GROUPS = ("rates", "realized", "macro")
+#: The groups the evidence table reports (every group but "base" and "rates").
+PREDICTOR_GROUPS = ("realized", "asymmetry", "vix_dynamics", "macro")
+#: Columns of a table that a design may read: every group's.
+DESIGN_COLUMNS = tuple(dict.fromkeys(c for cols in TERM_GROUPS.values() for c in cols))
+#: Terms a fitted design holds within their training range (`bound_to`): macro and credit
+#: levels reach values never seen in training in a crisis (credit spreads in late 2008), where a
+#: linear term extrapolates without limit. Volatility terms are left free: a forecast must scale
+#: with a crisis the training window never saw.
+BOUNDED_TERMS = frozenset(TERM_GROUPS["macro"])
+#: The fewest training rows a design with an optional group is fitted on; with fewer the
+#: design without it answers.
+MIN_GROUP_ROWS = 504
 MIN_VOL = 1e-3
 
 
-def design_spec(feature_names: list[str], returns: bool = False) -> dict[str, Any]:
-    """Which columns enter the design, and how; absent columns (e.g. no OHLC) simply drop out.
+def design_spec(
+    feature_names: list[str], groups: tuple[str, ...] = ("rates",), returns: bool = False
+) -> dict[str, Any]:
+    """Which columns enter the design, and how: the "base" group's and those of `groups`
+    (plus the R terms with `returns`); absent columns (e.g. no OHLC) simply drop out.
 
     Plain lists and arrays only: the spec is stored in the saved model.
     """
     cols = {n: i for i, n in enumerate(feature_names)}
-    logs = [c for c in LOG_VAR_TERMS if c in cols]
-    lin = [c for c in (LINEAR_TERMS | (RET_EXTRA_TERMS if returns else {})) if c in cols]
+    allowed = {c for g in ("base", *groups) for c in TERM_GROUPS[g]}
     lin_scale = LINEAR_TERMS | RET_EXTRA_TERMS
+    linear = [c for c in lin_scale if c in allowed and c not in RET_EXTRA_TERMS]
+    if returns:
+        linear += [c for c in RET_EXTRA_TERMS if c in allowed or c == "vrp"]
+    logs = [c for c in LOG_VAR_TERMS if c in cols and c in allowed]
+    lin = [c for c in linear if c in cols]
+    k = len(logs) + len(lin)
     return {
         "terms": [f"log_var({c})" for c in logs] + lin,
+        "bounded": [c in BOUNDED_TERMS for c in [*logs, *lin]],
+        "lo": np.full(k, -np.inf),
+        "hi": np.full(k, np.inf),
+        "groups": [g for g in groups if any(c in cols for c in TERM_GROUPS[g])],
         "log_cols": np.array([cols[c] for c in logs], dtype=np.int64),
         "log_scale": np.array([LOG_VAR_TERMS[c][0] for c in logs], dtype=float),
         "log_eps": np.array([LOG_VAR_TERMS[c][1] for c in logs], dtype=float),
@@ -77,8 +144,14 @@ def design_spec(feature_names: list[str], returns: bool = False) -> dict[str, An
     }
 
 
+def spec_columns(spec: dict[str, Any]) -> np.ndarray:
+    """The input columns a design reads."""
+    return np.concatenate([spec["log_cols"], spec["lin_cols"]])
+
+
 def design(X: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
-    """The model inputs from raw feature values (NaN-free X), in `spec["terms"]` order.
+    """The model inputs from raw feature values, in `spec["terms"]` order; a missing input
+    gives a NaN row (the families route such rows to a design without it).
 
     Written into one preallocated array with few numpy calls: this runs on every API request.
     """
@@ -87,7 +160,19 @@ def design(X: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
     z = X[:, spec["log_cols"]] * spec["log_scale"]
     np.log(z * z + spec["log_eps"], out=out[:, :k])
     np.multiply(X[:, spec["lin_cols"]], spec["lin_scale"], out=out[:, k:])
+    if any(spec["bounded"]):
+        np.clip(out, spec["lo"], spec["hi"], out=out)
     return out
+
+
+def bound_to(spec: dict[str, Any], D: np.ndarray) -> dict[str, Any]:
+    """The spec with its bounded terms held to the range they take in the training design D."""
+    bounded = np.asarray(spec["bounded"], dtype=bool)
+    if not bounded.any() or not len(D):
+        return spec
+    lo, hi = spec["lo"].copy(), spec["hi"].copy()
+    lo[bounded], hi[bounded] = D[:, bounded].min(axis=0), D[:, bounded].max(axis=0)
+    return spec | {"lo": lo, "hi": hi}
 
 
 def _export(pipe: Pipeline) -> dict[str, Any]:
@@ -97,14 +182,39 @@ def _export(pipe: Pipeline) -> dict[str, Any]:
     return {"coef": coef, "intercept": float(model.intercept_ - coef @ scaler.mean_)}
 
 
-def fit_ridge(D: np.ndarray, y: np.ndarray, lam: float) -> dict[str, Any]:
-    """Standardise + ridge (penalty lam per observation), exported to raw-scale coefficients."""
-    from sklearn.linear_model import Ridge
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
+def ridge_moments(D: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """What a standardised ridge needs of (D, y), whatever its penalty: means, scales (1 for a
+    constant column, as StandardScaler does) and the standardised cross products."""
+    mean = D.mean(axis=0)
+    scale = D.std(axis=0)
+    scale[scale == 0] = 1.0
+    Z = (D - mean) / scale
+    y_mean = float(y.mean())
+    return {
+        "mean": mean,
+        "scale": scale,
+        "y_mean": y_mean,
+        "ZZ": Z.T @ Z,
+        "Zy": Z.T @ (y - y_mean),
+        "n": len(y),
+    }
 
-    pipe = Pipeline([("scale", StandardScaler()), ("ridge", Ridge(alpha=lam * len(y)))])
-    return _export(pipe.fit(D, y))
+
+def ridge_from_moments(m: dict[str, Any], lam: float) -> dict[str, Any]:
+    """The ridge of penalty lam per observation (intercept unpenalised) on the moments,
+    exported to raw-scale coefficients."""
+    A = m["ZZ"].copy()
+    A[np.diag_indices_from(A)] += lam * m["n"]
+    coef = np.linalg.solve(A, m["Zy"]) / m["scale"]
+    return {"coef": coef, "intercept": float(m["y_mean"] - coef @ m["mean"])}
+
+
+def fit_ridge(D: np.ndarray, y: np.ndarray, lam: float) -> dict[str, Any]:
+    """Standardise + ridge (penalty lam per observation, intercept unpenalised), exported to
+    raw-scale coefficients: scikit-learn's StandardScaler + Ridge, solved in closed form on
+    the centred moments (the walk-forward fits thousands of these; the Pipeline's overhead
+    was most of their cost, and the moments are shared by every penalty)."""
+    return ridge_from_moments(ridge_moments(D, y), lam)
 
 
 def fit_gamma(D: np.ndarray, ratio: np.ndarray, lam: float) -> dict[str, Any]:

@@ -14,12 +14,20 @@ import polars as pl
 
 from volpred.data.features import TARGET_RETURN, TARGET_VOL
 from volpred.model import metrics as m
-from volpred.model.families import RET_BENCHMARKS, VOL_BENCHMARKS
+from volpred.model.estimators import PREDICTOR_GROUPS
+from volpred.model.families import HARX_LAMBDAS, RET_BENCHMARKS, VOL_BENCHMARKS, HarX
 from volpred.model.walkforward import WalkForwardResult
 
 VOL_REFERENCE = "har"
 RET_REFERENCE = "hist_mean"
 DEFAULT_SINCE = 2010
+#: VIX regimes (points, on the forecast date) the bands' coverage is reported by.
+VIX_REGIMES: dict[str, tuple[float, float]] = {
+    "vix<20": (0.0, 20.0),
+    "vix20-30": (20.0, 30.0),
+    "vix>30": (30.0, float("inf")),
+}
+DECADE_YEARS = 10
 
 
 def _arrays(frame: pl.DataFrame, prefix: str, models: list[str]) -> dict[str, np.ndarray]:
@@ -75,14 +83,33 @@ def evaluate(result: WalkForwardResult, since: int = DEFAULT_SINCE) -> dict[str,
         str(year): score_sample(part, *models, lags)
         for (year,), part in rows.group_by(pl.col("date").dt.year(), maintain_order=True)
     }
+    by_regime = {}
+    if "vix" in rows.columns:
+        for name, (lo, hi) in VIX_REGIMES.items():
+            part = rows.filter((pl.col("vix") >= lo) & (pl.col("vix") < hi))
+            by_regime[name] = score_sample(part, *models, lags) | {"share": _share(part, rows)}
+    first = rows["date"].dt.year().min() if rows.height else None
+    by_decade = {}
+    if first is not None:
+        last = rows["date"].dt.year().max()
+        for start in range(first, last + 1, DECADE_YEARS):
+            end = min(start + DECADE_YEARS - 1, last)
+            part = rows.filter(pl.col("date").dt.year().is_between(start, end))
+            by_decade[f"{start}-{end}"] = score_sample(part, *models, lags)
     return {
         "overall": score_sample(rows, *models, lags),
         f"from_{since}": score_sample(
             rows.filter(pl.col("date").dt.year() >= since), *models, lags
         ),
         "by_year": by_year,
+        "by_vix_regime": by_regime,
+        "by_decade": by_decade,
         "lags": lags,
     }
+
+
+def _share(part: pl.DataFrame, rows: pl.DataFrame) -> float:
+    return part.height / rows.height if rows.height else 0.0
 
 
 def per_year_vs_reference(metrics: dict[str, Any], model: str = "selected") -> dict[str, Any]:
@@ -95,3 +122,51 @@ def per_year_vs_reference(metrics: dict[str, Any], model: str = "selected") -> d
             "qlike_change": v[model]["qlike"] / v[VOL_REFERENCE]["qlike"] - 1,
         }
     return out
+
+
+def evidence(result: WalkForwardResult) -> dict[str, Any] | None:
+    """What each predictor group adds out of sample: HAR-X with every group against HAR-X
+    without that one (same penalty and loss as the served model's HAR-X), on the evaluated
+    rows (the variance ridge when the Gamma GLM was chosen, which has no group variants);
+    with Diebold-Mariano tests on both losses (negative change = the group helps), the
+    share of blocks whose chosen HAR-X had the group, and whether the served model's has it."""
+    chosen = result.final_choice.vol_variants.get("harx")
+    if not isinstance(chosen, HarX):
+        return None
+    if chosen.kind == "gamma":  # fitted on the base terms only: compare the ridge for the variance
+        chosen = HarX(HARX_LAMBDAS[0], "var", chosen.groups)
+    f = result.frame
+    keep = (
+        f["evaluated"].to_numpy()
+        & f[TARGET_VOL].is_not_null().to_numpy()
+        & f[TARGET_RETURN].is_not_null().to_numpy()
+    )
+    y = f[TARGET_VOL].to_numpy().astype(float)
+    full = HarX(chosen.lam, chosen.kind, PREDICTOR_GROUPS)
+    blocks = [b for b in result.blocks if b["evaluated"]]
+    lags = max(result.config.horizon - 1, 0)
+    groups: dict[str, Any] = {}
+    n = 0
+    for g in PREDICTOR_GROUPS:
+        without = HarX(chosen.lam, chosen.kind, tuple(x for x in PREDICTOR_GROUPS if x != g))
+        a, b = result.variants.get(full.series), result.variants.get(without.series)
+        if a is None or b is None:
+            return None
+        rows = keep & np.isfinite(a) & np.isfinite(b)
+        n = int(rows.sum())
+        if n < 2:
+            return None
+        ya, pa, pb = y[rows], a[rows], b[rows]
+        se_a, se_b = (ya - pa) ** 2, (ya - pb) ** 2
+        ql_a, ql_b = m.qlike_losses(ya, pa), m.qlike_losses(ya, pb)
+        groups[g] = {
+            "rmse_change": float(np.sqrt(se_a.mean() / se_b.mean()) - 1),
+            "dm_mse_p": m.diebold_mariano(se_a, se_b, lags)["p"],
+            "qlike_change": float(ql_a.mean() / ql_b.mean() - 1),
+            "dm_qlike_p": m.diebold_mariano(ql_a, ql_b, lags)["p"],
+            "chosen_share": float(np.mean([g in b.get("harx_groups", []) for b in blocks]))
+            if blocks
+            else 0.0,
+            "selected": g in chosen.groups,
+        }
+    return {"variant": chosen.key, "n": n, "groups": groups}

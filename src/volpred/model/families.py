@@ -64,7 +64,14 @@ class Family:
         return None
 
     def predict(self, state: Any, x: Inputs) -> np.ndarray:
+        """Forecasts of the rows of `x`; NaN on a row missing an input the family cannot do
+        without (a NaN input propagates through every design)."""
         raise NotImplementedError
+
+    def answer(self, state: Any, x: Inputs) -> tuple[np.ndarray, np.ndarray]:
+        """Forecasts and, per row, None when the variant answered with every input it reads,
+        else what it left out ("harx without realized"): a fallback is always named."""
+        return self.predict(state, x), np.full(x.n, None, dtype=object)
 
 
 # --------------------------------------------------------------------------- V benchmarks
@@ -134,8 +141,9 @@ class VixCalibrated(Family):
 
 @dataclass(frozen=True)
 class Garch11(Family):
-    """GARCH(1,1) with normal innovations, estimated on the returns before the forecast rows
-    and filtered through them with fixed parameters (its state is not a model input)."""
+    """GARCH(1,1) with normal innovations, estimated on the returns before the window's GARCH
+    anchor and filtered through the forecast rows with fixed parameters (its state is not a
+    model input)."""
 
     name = "garch"
     label = "GARCH(1,1)"
@@ -144,7 +152,7 @@ class Garch11(Family):
     candidate = False
 
     def fit(self, train: Train) -> dict[str, np.ndarray]:
-        params = garch.fit_garch(train.returns, asymmetric=False, dist="normal")
+        params = train.garch11_params
         return {"params": params, "coef": garch.forecast_coefficients(params, train.horizon)}
 
     def predict(self, state: dict[str, np.ndarray], x: Inputs) -> np.ndarray:
@@ -173,33 +181,148 @@ class Gjr(Family):
         return garch.forecast_from_coefficients(x.X[:, x.cols[GARCH_COL]], state)
 
 
+def _subsets(groups: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Every subset of `groups` (order kept), largest first: the order designs are tried in."""
+    out = [
+        tuple(g for i, g in enumerate(groups) if mask >> i & 1) for mask in range(2 ** len(groups))
+    ]
+    return sorted(out, key=lambda sub: (-len(sub), [groups.index(g) for g in sub]))
+
+
 @dataclass(frozen=True)
 class HarX(Family):
     """HAR-X on log(forward var / VIX^2) (see `estimators`): `lam` is the penalty per
     observation, `kind` the loss / back-transform ("vol", "var": ridge with smearing for the vol
-    or the variance; "gamma": Gamma GLM)."""
+    or the variance; "gamma": Gamma GLM), `groups` the predictor groups beyond the base terms
+    (`estimators.TERM_GROUPS`).
+
+    Optional groups (rates, realized measures, macro: sources that start partway or end early)
+    are handled by fitting one design per combination of them that the rows need, each on the
+    training rows that have its inputs (at least `MIN_GROUP_ROWS`, else the design without
+    that group stands in). A row is forecast by the largest design its inputs allow, and the
+    answer names the groups it had to leave out.
+    """
 
     name = "harx"
     label = "HAR-X (ridge)"
     target = "vol"
     lam: float
     kind: str
+    groups: tuple[str, ...] = ()
 
     @property
     def tag(self) -> str:
-        return f"{self.lam:g}/{self.kind}"
+        extra = f"/{'+'.join(self.groups)}" if self.groups else ""
+        return f"{self.lam:g}/{self.kind}{extra}"
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        return tuple(g for g in cand.OPTIONAL_GROUPS if g == "rates" or g in self.groups)
+
+    @staticmethod
+    def _design(train: Train, groups: tuple[str, ...]) -> dict[str, Any] | None:
+        """A design on the training rows with all its inputs, shared by every variant of those
+        groups (and its standardised moments by every penalty); None when an optional group has
+        no columns here or too few rows, so that the design without it stands in. A required
+        group without columns (no intraday data at all, say) just drops out."""
+        spec = cand.design_spec(train.names, groups)
+        if any(g in cand.OPTIONAL_GROUPS and g not in spec["groups"] for g in groups):
+            return None
+        used = cand.spec_columns(spec)
+        rows = np.flatnonzero(np.all(np.isfinite(train.X[:, used]), axis=1))
+        optional = [g for g in groups if g in cand.OPTIONAL_GROUPS and g != "rates"]
+        if optional and rows.size < cand.MIN_GROUP_ROWS:
+            return None
+        D = cand.design(train.X[rows], spec)
+        vix, y = train.vix[rows], train.y_vol[rows]
+        target = cand.vix_log_ratio(vix, y)
+        return {
+            "spec": cand.bound_to(spec, D),
+            "D": D,
+            "vix": vix,
+            "y": y,
+            "target": target,
+            "moments": cand.ridge_moments(D, target),
+        }
+
+    def _design_fit(self, train: Train, groups: tuple[str, ...]) -> dict[str, Any] | None:
+        """One design's fit on the training rows with its inputs (None: see `_design`)."""
+        d = train.shared(("harx-design", groups), lambda: self._design(train, groups))
+        if d is None:
+            return None
+        if self.kind == "gamma":
+            fit = cand.fit_harx_gamma(d["D"], d["vix"], d["y"], self.lam)
+        else:
+
+            def ridge() -> tuple[dict[str, Any], np.ndarray]:
+                fitted = cand.ridge_from_moments(d["moments"], self.lam)
+                return fitted, d["target"] - cand.linear(d["D"], fitted)
+
+            fitted, resid = train.shared(("harx-ridge", self.lam, groups), ridge)
+            fit = fitted | {"smear": cand.smear(resid, self.kind)}
+        return fit | {"spec": d["spec"], "optional": [g for g in groups if g in self.optional]}
 
     def fit(self, train: Train) -> dict[str, Any]:
-        if self.kind == "gamma":
-            return cand.fit_harx_gamma(train.D, train.vix, train.y_vol, self.lam)
-        ridge, resid = train.shared(
-            (self.name, self.lam),
-            lambda: cand.fit_harx_ridge(train.D, train.vix, train.y_vol, self.lam),
-        )
-        return ridge | {"smear": cand.smear(resid, self.kind)}
+        required = tuple(g for g in self.groups if g not in cand.OPTIONAL_GROUPS)
+        optional = self.optional
+        if train.needed is None:
+            patterns: list[frozenset[str]] = [frozenset(optional)]
+            wanted = _subsets(optional)
+        else:
+            patterns = sorted(train.needed, key=sorted)
+            wanted = []
+        fits: dict[str, dict[str, Any]] = {}
+        for pattern in patterns:
+            for sub in _subsets(tuple(g for g in optional if g in pattern)):
+                key = "+".join(sub)
+                if key in fits:
+                    break
+                fit = self._design_fit(train, (*required, *sub))
+                if fit is not None:
+                    fits[key] = fit
+                    break
+        for sub in wanted:  # the saved model: every fallback design, for any row it may meet
+            key = "+".join(sub)
+            if key not in fits:
+                fit = self._design_fit(train, (*required, *sub))
+                if fit is not None:
+                    fits[key] = fit
+        order = [k for k in ("+".join(sub) for sub in _subsets(optional)) if k in fits]
+        return {"fits": fits, "order": order}
+
+    def main_fit(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The largest design fitted: the one a row with every input uses."""
+        return state["fits"][state["order"][0]]
+
+    def answer(self, state: dict[str, Any], x: Inputs) -> tuple[np.ndarray, np.ndarray]:
+        out = np.full(x.n, np.nan)
+        labels = np.full(x.n, None, dtype=object)
+        todo = np.ones(x.n, dtype=bool)
+        for key in state["order"]:
+            fit = state["fits"][key]
+            rows = todo.copy()
+            for g in fit["optional"]:
+                rows &= x.present[g]
+            if not rows.any():
+                continue
+            out[rows] = cand.predict_harx(cand.design(x.X[rows], fit["spec"]), x.vix[rows], fit)
+            left_out = [g for g in self.optional if g not in fit["optional"]]
+            if left_out:
+                labels[rows] = f"{self.name} without {', '.join(left_out)}"
+            todo &= ~rows
+        return out, labels
 
     def predict(self, state: dict[str, Any], x: Inputs) -> np.ndarray:
-        return cand.predict_harx(x.D, x.vix, state)
+        return self.answer(state, x)[0]
+
+
+def finite_rows(D: np.ndarray) -> np.ndarray:
+    """Rows of a design with every term: a tree model would answer a NaN row with a guess."""
+    return np.all(np.isfinite(D), axis=1)
+
+
+def masked(pred: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    return np.where(ok, pred, np.nan)
 
 
 #: Boosting settings every variant shares: no early stopping (no validation split to spare).
@@ -229,10 +352,14 @@ class GbmVol(Family):
         return f"leaf{self.max_leaf_nodes}"
 
     def fit(self, train: Train) -> dict[str, Any]:
-        return cand.fit_gbm_vol(train.D, train.vix, train.y_vol, boosting_params(self), train.seed)
+        ok = finite_rows(train.D)
+        return cand.fit_gbm_vol(
+            train.D[ok], train.vix[ok], train.y_vol[ok], boosting_params(self), train.seed
+        )
 
     def predict(self, state: dict[str, Any], x: Inputs) -> np.ndarray:
-        return cand.predict_gbm_vol(x.D, x.vix, state)
+        ok = finite_rows(x.D)
+        return masked(cand.predict_gbm_vol(np.nan_to_num(x.D), x.vix, state), ok)
 
 
 # --------------------------------------------------------------------------- R families
@@ -302,7 +429,8 @@ class RidgeCt(Family):
         return f"{self.lam:g}"
 
     def fit(self, train: Train) -> dict[str, Any]:
-        return cand.fit_ridge(train.R, train.y_ret, self.lam)
+        ok = finite_rows(train.R)
+        return cand.fit_ridge(train.R[ok], train.y_ret[ok], self.lam)
 
     def predict(self, state: dict[str, Any], x: Inputs) -> np.ndarray:
         return cand.truncate(cand.linear(x.R, state))
@@ -323,10 +451,11 @@ class GbmRet(Family):
     max_iter: int = 100
 
     def fit(self, train: Train) -> dict[str, Any]:
-        return cand.fit_gbm_ret(train.R, train.y_ret, boosting_params(self), train.seed)
+        ok = finite_rows(train.R)
+        return cand.fit_gbm_ret(train.R[ok], train.y_ret[ok], boosting_params(self), train.seed)
 
     def predict(self, state: dict[str, Any], x: Inputs) -> np.ndarray:
-        return cand.predict_gbm_ret(x.R, state)
+        return masked(cand.predict_gbm_ret(np.nan_to_num(x.R), state), finite_rows(x.R))
 
 
 # ------------------------------------------------------------ fitted forecasters, combinations
@@ -340,7 +469,11 @@ class Fitted:
     state: Any
 
     def predict(self, x: Inputs) -> np.ndarray:
-        return self.model.predict(self.state, x)
+        return self.answer(x)[0]
+
+    def answer(self, x: Inputs) -> tuple[np.ndarray, np.ndarray]:
+        """Forecasts and, per row, None or the description of the fallback that answered."""
+        return self.model.answer(self.state, x)
 
     def parts(self) -> Iterator[Fitted]:
         """Itself, then (for a combination) its members."""
@@ -348,6 +481,39 @@ class Fitted:
         if isinstance(self.model, Pair | Pool):
             for member in self.state["members"]:
                 yield from member.parts()
+
+
+def renormalized(F: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """weights @ F (k x n), each column's weights rescaled over its finite forecasts; NaN
+    where no weighted forecast is finite."""
+    ok = np.isfinite(F)
+    w = np.asarray(weights, dtype=float)[:, None] * ok
+    total = w.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (np.where(ok, F, 0.0) * w).sum(axis=0) / total, np.nan)
+
+
+def combine_answers(
+    name: str, members: tuple[Fitted, ...], weights: np.ndarray, x: Inputs
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted members' forecasts; on a row where a weighted member has no forecast (an input
+    it needs is missing) the others' weights are rescaled to sum to one, and the label says
+    which members were left out and which answered with a fallback of their own."""
+    answers = [m.answer(x) for m in members]
+    F = np.vstack([a[0] for a in answers])
+    ok = np.isfinite(F)
+    out = renormalized(F, weights)
+    total = (np.asarray(weights, dtype=float)[:, None] * ok).sum(axis=0)
+    labels = np.full(x.n, None, dtype=object)
+    weighted = np.asarray(weights) > 0
+    gaps = (weighted[:, None] & ~ok).any(axis=0)
+    inner = np.array([[lab is not None for lab in a[1]] for a in answers]).reshape(len(members), -1)
+    for i in np.flatnonzero((gaps | (inner & ok & weighted[:, None]).any(axis=0)) & (total > 0)):
+        left = [m.model.name for j, m in enumerate(members) if weighted[j] and not ok[j, i]]
+        own = [str(a[1][i]) for j, a in enumerate(answers) if weighted[j] and ok[j, i] and a[1][i]]
+        text = f"{name} without {', '.join(left)}" if left else name
+        labels[i] = f"{text} ({'; '.join(own)})" if own else text
+    return out, labels
 
 
 @dataclass(frozen=True)
@@ -367,27 +533,34 @@ class Pair:
 
     @staticmethod
     def combine(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
-        return w * a + (1.0 - w) * b
+        """w * a + (1 - w) * b; where one is missing, the other alone (as `answer` does)."""
+        out = w * a + (1.0 - w) * b
+        return np.where(np.isfinite(a), np.where(np.isfinite(b), out, a), b)
 
     def fitted(self, a: Fitted, b: Fitted, w: float) -> Fitted:
         return Fitted(self, {"members": (a, b), "weight": float(w)})
 
+    def answer(self, state: dict[str, Any], x: Inputs) -> tuple[np.ndarray, np.ndarray]:
+        w = state["weight"]
+        return combine_answers(self.name, state["members"], np.array([w, 1.0 - w]), x)
+
     def predict(self, state: dict[str, Any], x: Inputs) -> np.ndarray:
-        a, b = state["members"]
-        return self.combine(a.predict(x), b.predict(x), state["weight"])
+        return self.answer(state, x)[0]
 
 
 @dataclass(frozen=True)
 class Pool:
-    """Weights on several families' forecasts: the best simplex grid point (resolution `step`)
-    on past losses, shrunk by `shrink` towards equal weights (`walkforward.ensemble_weights`)."""
+    """Weights on several families' forecasts, chosen on recent past losses
+    (`walkforward.ensemble_weights`) and shrunk by `shrink` towards equal weights."""
 
     name: str
     label: str
     target: str
     members: tuple[str, ...]
     shrink: float
-    step: float
+    #: Half-life, in rows, of the past losses' weights: the combination follows the members'
+    #: recent relative performance.
+    half_life: float
 
     @property
     def series(self) -> str:
@@ -396,8 +569,11 @@ class Pool:
     def fitted(self, members: tuple[Fitted, ...], weights: np.ndarray) -> Fitted:
         return Fitted(self, {"members": tuple(members), "weights": np.asarray(weights, float)})
 
+    def answer(self, state: dict[str, Any], x: Inputs) -> tuple[np.ndarray, np.ndarray]:
+        return combine_answers(self.name, state["members"], state["weights"], x)
+
     def predict(self, state: dict[str, Any], x: Inputs) -> np.ndarray:
-        return np.column_stack([m.predict(x) for m in state["members"]]) @ state["weights"]
+        return self.answer(state, x)[0]
 
 
 # ------------------------------------------------------------------------------- registry
@@ -409,9 +585,30 @@ def _by_name(*grids: tuple[Family, ...]) -> dict[str, tuple[Family, ...]]:
 
 #: Hyperparameter grids; the first value is the prior default used before any out-of-sample
 #: evidence exists.
-HARX_LAMBDAS = (0.01, 0.001, 0.1, 1.0)
+HARX_LAMBDAS = (0.01, 0.1, 1.0)
 HARX_KINDS = ("vol", "var", "gamma")
+#: The Gamma GLM (the slowest fit by far) at one penalty and on the base terms only: its
+#: deviance is QLIKE itself, the loss-aware fit beside the smeared log-variance ridges.
+HARX_GAMMA_LAMBDAS = (0.01,)
+#: HAR-X's predictor-group sets: none, all, and all but each one. Selection chooses among them
+#: inside each window; the evidence table compares "all" with "all but g" for each group g.
+HARX_GROUP_SETS: tuple[tuple[str, ...], ...] = (
+    (),
+    cand.PREDICTOR_GROUPS,
+    *(tuple(g for g in cand.PREDICTOR_GROUPS if g != left) for left in cand.PREDICTOR_GROUPS),
+)
 RIDGE_RET_LAMBDAS = (10.0, 1.0, 100.0)
+
+
+def harx_grid() -> tuple[HarX, ...]:
+    return tuple(
+        HarX(lam, kind, groups)
+        for groups in HARX_GROUP_SETS
+        for kind in HARX_KINDS
+        if kind != "gamma" or not groups
+        for lam in (HARX_GAMMA_LAMBDAS if kind == "gamma" else HARX_LAMBDAS)
+    )
+
 
 #: family name -> its variants, in the order of the out-of-sample frame's columns and the
 #: metrics' tables. The first variant is the prior default; the order breaks ties in selection.
@@ -422,7 +619,7 @@ VOL_FAMILIES: dict[str, tuple[Family, ...]] = _by_name(
     (VixCalibrated(),),
     (Garch11(),),
     (Gjr(),),
-    tuple(HarX(lam, kind) for kind in HARX_KINDS for lam in HARX_LAMBDAS),
+    harx_grid(),
     (
         GbmVol(max_leaf_nodes=7, min_samples_leaf=100),
         GbmVol(max_leaf_nodes=15, min_samples_leaf=50),
@@ -463,7 +660,7 @@ VOL_ENSEMBLE = Pool(
     "vol",
     ("harx", "gjr", "vix_cal", "har"),
     shrink=0.5,
-    step=0.05,
+    half_life=2 * 252,
 )
 COMBINATIONS = {"vol": (HARX_GJR,), "ret": (RET_COMBO,)}
 

@@ -6,10 +6,16 @@ definitions, in that order) followed by `garch_vol`, the GJR-GARCH one-day condi
 (annualised decimal) as of the row's close. `garch_vol` is the only history-dependent input:
 `feature_matrix(table, model)` filters it from the table's `ret` history with the model's own
 GARCH parameters (the same code the walk-forward used), so a date from the cleaned table gets
-exactly the state training saw. A what-if row may leave any input NaN: `garch_vol` then defaults
-to a linear map of the realised-vol inputs fitted on the training rows (what GARCH usually says
-given those RVs), every other input to its training median; `what_if_rows` builds rows from a
-dict and recomputes derived inputs (VIX variance, VRP, VRP ratio) from the ones given.
+exactly the state training saw. A what-if row may leave `garch_vol` NaN: it then follows a
+linear map of the realised-vol inputs fitted on the training rows (what GARCH usually says given
+those RVs); `what_if_rows` builds rows from a dict and recomputes derived inputs (VIX variance,
+VRP, VRP ratio) from the ones given.
+
+No other input is ever filled in. A row missing an input is answered by a fallback that does
+not read it, fitted in the same window and stored in the same file (the HAR-X design without
+that group, the combination without the member that needs it, the historical mean for the
+return), and `predict` says per row which model answered (`vol_model`, `ret_model`); where
+nothing can, the forecast is NaN and the caller refuses it, naming the input.
 
 The forecasters are the registry's own family objects (`families.Fitted`: a variant and its
 state, or a combination of fitted members), so the served forecast is computed by the code the
@@ -30,7 +36,7 @@ import polars as pl
 from volpred.data.features import TRADING_DAYS
 from volpred.model import estimators as cand
 from volpred.model import garch
-from volpred.model.design import GARCH_COL, Inputs, Train, fill_missing, window
+from volpred.model.design import GARCH_COL, Inputs, Train, window
 from volpred.model.families import (
     FAMILIES,
     HARX_GJR,
@@ -38,6 +44,8 @@ from volpred.model.families import (
     VOL_ENSEMBLE,
     Family,
     Fitted,
+    HarX,
+    only,
 )
 from volpred.model.intervals import conformal_bounds, recency_weights, ret_scores, vol_scores
 from volpred.model.walkforward import (
@@ -49,13 +57,20 @@ from volpred.model.walkforward import (
 )
 
 OUTPUT_KEYS = ("ret", "ret_lo", "ret_hi", "vol", "vol_lo", "vol_hi")
+#: Per-row names of the forecasters that answered (see `VolpredModel.predict`).
+ANSWER_KEYS = ("vol_model", "ret_model")
 #: Inputs that explain the GARCH state when a what-if row omits it.
 GARCH_DEFAULT_INPUTS = ("rv1", "rv5", "rv21", "rv63")
 
 
 #: The layout of a saved `VolpredModel`'s state; a file of another layout is refused on load
 #: (`store.load_file`) instead of failing at its first forecast.
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
+
+
+def named(labels: np.ndarray, primary: str) -> np.ndarray:
+    """Per-row fallback labels with the primary forecaster's name where none was needed."""
+    return np.array([primary if lab is None else lab for lab in labels], dtype=object)
 
 
 class VolpredModel:
@@ -66,6 +81,7 @@ class VolpredModel:
     horizon         trading days ahead
     vol, ret        the fitted forecasters (`families.Fitted`): a family variant and its state,
                     or a combination of fitted members with their weights
+    ret_fallback    the historical mean, for rows the return forecaster cannot answer
     vol_kind        "ensemble" (what the walk-forward serves) | "harx" | "gjr" | "harx_gjr" |
                     "gbm"; the name of `vol`'s family or combination
     ret_kind        "hist_mean" | "vrp_ct" | "ridge_ct" | "gbm" | "combo"
@@ -80,19 +96,16 @@ class VolpredModel:
 
     # -------------------------------------------------------------------------- prediction
     def complete(self, X: np.ndarray) -> np.ndarray:
-        """Fill NaN inputs: `garch_vol` from the RV inputs, others with training medians."""
-        X = np.asarray(X, dtype=float)
+        """Rows as the forecasters read them: a missing `garch_vol` follows the RV inputs; any
+        other missing input stays missing (the forecasters answer without it, or not at all)."""
+        X = np.array(X, dtype=float)
         if X.ndim == 1:
             X = X[None, :]
         if X.shape[1] != len(self.feature_names):
             raise ValueError(
                 f"expected {len(self.feature_names)} columns {self.feature_names}, got {X.shape[1]}"
             )
-        nan = np.isnan(X)
-        if not nan.any():
-            return X
-        X = fill_missing(X, self.fill_values)
-        no_state = nan[:, self.garch_index]
+        no_state = np.isnan(X[:, self.garch_index])
         if no_state.any():
             Z = X[no_state][:, self.garch_default_cols] ** 2
             var = Z @ self.garch_default_coef[1:] + self.garch_default_coef[0]
@@ -108,22 +121,40 @@ class VolpredModel:
             ret_spec=self.ret_design,
         )
 
+    def answer_vol(self, x: Inputs) -> tuple[np.ndarray, np.ndarray]:
+        """The vol forecast and, per row, the forecaster that answered (None: none could)."""
+        vol, labels = self.vol.answer(x)
+        return vol, np.where(np.isfinite(vol), named(labels, self.vol_kind), None)
+
+    def answer_ret(self, x: Inputs) -> tuple[np.ndarray, np.ndarray]:
+        """The return forecast, the historical mean where the chosen model cannot answer."""
+        ret, labels = self.ret.answer(x)
+        ok = np.isfinite(ret)
+        names = named(labels, self.ret_kind)
+        if ok.all():
+            return ret, names
+        fallback = self.ret_fallback.predict(x)
+        return np.where(ok, ret, fallback), np.where(ok, names, self.ret_fallback.model.name)
+
     def predict_vol(self, X: np.ndarray) -> np.ndarray:
         """The vol forecast of completed rows X."""
-        return self.vol.predict(self.inputs(X))
+        return self.answer_vol(self.inputs(X))[0]
 
     def predict_ret(self, X: np.ndarray) -> np.ndarray:
         """The return forecast of completed rows X."""
-        return self.ret.predict(self.inputs(X))
+        return self.answer_ret(self.inputs(X))[0]
 
     def predict(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Point forecasts and bands for each row of X (columns = `feature_names`).
 
-        Keys: ret, ret_lo, ret_hi (horizon log return), vol, vol_lo, vol_hi (annualised).
+        Keys: ret, ret_lo, ret_hi (horizon log return), vol, vol_lo, vol_hi (annualised; NaN
+        where no forecaster has the inputs it needs), and per row the name of the forecaster
+        that answered: `vol_model` (`vol_kind`, a fallback's description such as "ensemble
+        without harx, vix_cal", or None) and `ret_model`.
         """
         x = self.inputs(self.complete(X))
-        vol = self.vol.predict(x)
-        ret = self.ret.predict(x)
+        vol, vol_model = self.answer_vol(x)
+        ret, ret_model = self.answer_ret(x)
         scale = vol * self.ret_scale
         return {
             "ret": ret,
@@ -132,6 +163,8 @@ class VolpredModel:
             "vol": vol,
             "vol_lo": vol * self.vol_band_factor[0],
             "vol_hi": vol * self.vol_band_factor[1],
+            "vol_model": vol_model,
+            "ret_model": ret_model,
         }
 
     def __repr__(self) -> str:
@@ -211,9 +244,10 @@ def final_bands(
     the V band at the walk-forward's adaptive level after its last realised row."""
     f = result.frame
     yv, yr = f["target_vol"].to_numpy().astype(float), f["target_ret"].to_numpy().astype(float)
-    pv = f["vol_selected" if choice.vol == ENSEMBLE else f"vol_{choice.vol}"].to_numpy()
+    own = choice is result.final_choice  # the served history, as each block's bands used it
+    pv = f["vol_selected" if own or choice.vol == ENSEMBLE else f"vol_{choice.vol}"].to_numpy()
     pv = pv.astype(float)
-    pr = f[f"ret_{choice.ret}"].to_numpy().astype(float)
+    pr = f["ret_selected" if own else f"ret_{choice.ret}"].to_numpy().astype(float)
     rows = np.flatnonzero(np.isfinite(yv) & np.isfinite(yr) & np.isfinite(pv) & np.isfinite(pr))
     w = recency_weights(len(f) - rows, cfg.half_life_rows)
     level = result.vol_band_level or cfg.interval_level
@@ -248,7 +282,9 @@ def fit_final(panel: Panel, result: WalkForwardResult, cfg: WalkForwardConfig) -
     train, cols = w.train, w.train.cols
     vol = fit_forecaster(choice.vol, "vol", choice, train)
     ret = fit_forecaster(choice.ret, "ret", choice, train)
-    harx = next((p.state for p in vol.parts() if p.model.name == "harx"), None)
+    harx_part = next((p for p in vol.parts() if isinstance(p.model, HarX)), None)
+    harx = None if harx_part is None else harx_part.model.main_fit(harx_part.state)
+    hist_mean = only("ret", "hist_mean")
 
     g_inputs = [c for c in GARCH_DEFAULT_INPUTS if c in cols]
     g_cols = np.array([cols[c] for c in g_inputs], dtype=np.int64)
@@ -257,7 +293,7 @@ def fit_final(panel: Panel, result: WalkForwardResult, cfg: WalkForwardConfig) -
 
     qv, qr, n_resid = final_bands(result, choice, cfg)
     dates = panel.dates[w.rows]
-    vol_terms = train.vol_spec["terms"]
+    vol_terms = train.vol_spec["terms"] if harx is None else harx["spec"]["terms"]
     info = {
         "train_start": str(dates[0]),
         "train_end": str(dates[-1]),
@@ -293,7 +329,7 @@ def fit_final(panel: Panel, result: WalkForwardResult, cfg: WalkForwardConfig) -
         garch_params=train.gjr_params,
         vol_design=train.vol_spec,
         ret_design=train.ret_spec,
-        fill_values=w.fill_values,
+        ret_fallback=Fitted(hist_mean, hist_mean.fit(train)),
         garch_index=cols[GARCH_COL],
         garch_default_cols=g_cols,
         garch_default_coef=g_coef,

@@ -20,7 +20,13 @@ import polars as pl
 
 from volpred.config import Settings
 from volpred.model.card import ModelCard
-from volpred.model.final import GARCH_DEFAULT_INPUTS, VolpredModel, feature_matrix, what_if_rows
+from volpred.model.final import (
+    ANSWER_KEYS,
+    GARCH_DEFAULT_INPUTS,
+    VolpredModel,
+    feature_matrix,
+    what_if_rows,
+)
 from volpred.model.store import load_version
 
 #: Inputs recomputed from others when a what-if row changes those (see `what_if_rows`).
@@ -95,7 +101,7 @@ def resolve_dates(forecaster: Forecaster, requested: Sequence[str | date]) -> np
 def _records(
     forecaster: Forecaster, out: dict[str, np.ndarray], as_of: list[str | None]
 ) -> list[dict[str, Any]]:
-    keys = list(out)
+    keys = [k for k in out if k not in ANSWER_KEYS]
     records = []
     for i, day in enumerate(as_of):
         values = {k: float(out[k][i]) for k in keys}

@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from volpred.config import Settings
-from volpred.model.evaluation import DEFAULT_SINCE, evaluate, per_year_vs_reference
+from volpred.model.evaluation import DEFAULT_SINCE, evaluate, evidence, per_year_vs_reference
 from volpred.model.final import VolpredModel, fit_final
 from volpred.model.walkforward import (
     WalkForwardConfig,
@@ -122,6 +122,7 @@ def train(table: pl.DataFrame, settings: Settings, **overrides: Any) -> TrainRes
     model = fit_final(panel, result, cfg)
     hyper = hyperparameters(result, model)
     metrics["per_year_selected_vs_har"] = per_year_vs_reference(metrics)
+    metrics["evidence"] = evidence(result)
     metrics["headline"] = {
         "overall": _headline(metrics, "overall"),
         f"from_{DEFAULT_SINCE}": _headline(metrics, f"from_{DEFAULT_SINCE}"),

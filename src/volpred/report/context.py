@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from volpred.model.card import Metrics, PeriodMetrics
+from volpred.model.evaluation import VIX_REGIMES
 from volpred.report import numbers
 from volpred.report.inputs import ReportError, ReportInputs
 
@@ -505,6 +506,93 @@ def interval_table(metrics: Metrics, level: float) -> Table:
     )
 
 
+def regime_table(metrics: Metrics, level: float) -> Table:
+    """Band coverage where it matters most: within each VIX regime, not just on average."""
+    rows = []
+    for name in (r for r in VIX_REGIMES if r in metrics.by_vix_regime):  # low to high
+        s = metrics.by_vix_regime[name]
+        iv = s.intervals
+        rows.append(
+            [
+                name.replace("vix", "VIX "),
+                numbers.count(s.n),
+                numbers.pct(iv.vol_coverage if iv else None),
+                numbers.pct(iv.ret_coverage if iv else None),
+            ]
+        )
+    return Table(
+        "coverage_by_regime",
+        f"Coverage of the {level:.0%} bands by VIX regime on the forecast date",
+        ["VIX regime", "N", "Vol coverage", "Return coverage"],
+        rows,
+    )
+
+
+def decade_table(metrics: Metrics) -> Table:
+    """The return forecast must do no harm in any decade: its OOS R² against the mean."""
+    rows = []
+    for name, s in metrics.by_decade.items():
+        sel = s.scores("ret", "selected")
+        rows.append(
+            [
+                name,
+                numbers.count(s.n),
+                numbers.num(_get(sel, "oos_r2", "hist_mean")),
+                numbers.num(_get(sel, "clark_west", "p"), 3),
+            ]
+        )
+    return Table(
+        "return_by_decade",
+        "Return forecast by decade: out-of-sample R² against the historical mean",
+        ["Decade", "N", "OOS R²", "Clark-West p"],
+        rows,
+        note="Skill is claimed only where the Clark-West p-value is below 0.05.",
+    )
+
+
+#: Reader-facing names of the predictor groups.
+GROUP_NAMES = {
+    "realized": "Realized measures (5-minute)",
+    "asymmetry": "Asymmetry (semivariance, leverage)",
+    "vix_dynamics": "VIX dynamics (level vs its past, changes, premium sign)",
+    "macro": "Macro and credit",
+}
+
+
+def evidence_table(metrics: Metrics) -> Table:
+    """What each predictor group adds out of sample, and whether the served model uses it."""
+    ev = metrics.evidence
+    rows = []
+    for group, e in (ev.groups if ev else {}).items():
+        rows.append(
+            [
+                GROUP_NAMES.get(group, group),
+                numbers.signed_pct(e.rmse_change),
+                numbers.num(e.dm_mse_p, 3),
+                numbers.signed_pct(e.qlike_change),
+                numbers.num(e.dm_qlike_p, 3),
+                numbers.pct(e.chosen_share),
+                "yes" if e.selected else "no",
+            ]
+        )
+    note = (
+        f"HAR-X ({ev.variant}) with every group against HAR-X without the group, on {ev.n} "
+        "out-of-sample days; negative changes mean the group helps. Diebold-Mariano p-values "
+        "(Newey-West). Chosen: the share of walk-forward blocks whose selected HAR-X had the "
+        "group; selected: whether the served model's HAR-X has it."
+        if ev
+        else "Not available for this model."
+    )
+    return Table(
+        "predictor_evidence",
+        "What each predictor group adds out of sample",
+        ["Group", "RMSE change", "DM p", "QLIKE change", "DM p", "Chosen", "Selected"],
+        rows,
+        numeric=[False, True, True, True, True, True, False],
+        note=note,
+    )
+
+
 def by_year_table(metrics: Metrics) -> Table:
     by_year = metrics.by_year
     rows, classes = [], []
@@ -602,7 +690,10 @@ def build_context(
             metrics.overall, "ret_metrics", "Walk-forward metrics, 21-day log return"
         ),
         interval_table(metrics, level),
+        regime_table(metrics, level),
         by_year_table(metrics),
+        evidence_table(metrics),
+        decade_table(metrics),
     ]
     findings = summary_findings(inputs, level)
     context = {

@@ -11,6 +11,7 @@ step leaves the previous report as it was.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import tempfile
 import time
@@ -96,7 +97,10 @@ def generate_report(settings: Settings, *, run_id: str | None = None) -> ReportR
     browser = chart_export.find_browser(settings)
     exporter = chart_export.exporter(browser)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="volpred-report") as pool:
-        browser_ready: Future[None] = pool.submit(exporter.start)
+        # The browser's start logs from the pool's thread: with the caller's context (the
+        # flow run's, under Prefect) its lines join the run's log instead of warning that
+        # they have no flow run to go to.
+        browser_ready: Future[None] = pool.submit(contextvars.copy_context().run, exporter.start)
         t_fig = time.perf_counter()
         built = report_figures.build_figures(inputs, settings.interval_level)
         figure_meta = {

@@ -19,7 +19,18 @@ log = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 POOL_TEMPLATE = PROJECT_DIR / "deployments" / "process-pool.json"
 #: Stopped by `volpred stop`, in this order (consumers before what they depend on).
-SERVICES = ["dashboard", "api", "prefect-worker", "prefect-server"]
+SERVICES = [
+    "dashboard",
+    "api",
+    "prefect-docker-worker",
+    "prefect-worker",
+    "podman-service",
+    "prefect-server",
+]
+#: Seconds a service gets after SIGTERM before SIGKILL, where the default 10 s is too long:
+#: the docker worker ignores SIGTERM and SIGINT for more than 20 s (its containers are not its
+#: children and carry on by themselves).
+STOP_GRACE = {"prefect-docker-worker": 2.0}
 
 
 def api_url(settings: Settings) -> str:
@@ -36,8 +47,16 @@ def prefect_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def _prefect(*args: str) -> list[str]:
+def prefect_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "prefect", *args]
+
+
+def prefect_cli(env: dict[str, str], *args: str) -> None:
+    """Run one `prefect` command in the project folder; a failure quotes its output."""
+    _run(prefect_command(*args), env)
+
+
+_prefect = prefect_command
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> None:
@@ -95,7 +114,7 @@ def serve(settings: Settings) -> dict[str, str]:
         ),
         env,
     )
-    _run(_prefect("--no-prompt", "deploy", "--all"), env)
+    _run(_prefect("--no-prompt", "deploy", "--name", "daily", "--name", "review"), env)
     applied = _apply_automations(settings)
     worker = processes.start(
         settings.run_dir,
@@ -134,7 +153,11 @@ def stop_all(settings: Settings) -> list[str]:
     from volpred.serving.api.launcher import MARKER as API_MARKER
     from volpred.serving.dashboard.launcher import MARKER as DASHBOARD_MARKER
 
-    stopped = [name for name in SERVICES if processes.stop(settings.run_dir, name)]
+    stopped = [
+        name
+        for name in SERVICES
+        if processes.stop(settings.run_dir, name, grace=STOP_GRACE.get(name, 10.0))
+    ]
     for marker in (API_MARKER, DASHBOARD_MARKER):
         (settings.run_dir / marker).unlink(missing_ok=True)
     return stopped

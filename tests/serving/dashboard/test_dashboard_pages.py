@@ -122,7 +122,9 @@ def test_each_page_renders_from_the_api(api: ApiClient, page: str) -> None:
         assert charts(at) == 7  # oos, by year, residuals, pred vs real, acf, 2 coverage
         card = api.model()
         assert card["version"] in at.markdown[0].value
-        assert len(at.dataframe) >= 2  # vol and return summaries
+        assert len(at.dataframe) >= 3  # vol and return summaries, the evidence table
+        evidence = next(d.value for d in at.dataframe if "chosen_share" in d.value.columns)
+        assert list(evidence["group"]) == list(card["metrics"]["evidence"]["groups"])
         at.selectbox(key="model_target").set_value("ret").run()
         assert not at.exception and not messages(at)
         assert at.selectbox(key="model_metric_ret").value == "rmse"

@@ -45,6 +45,16 @@ def test_metric_tables_cover_every_model_and_year(card: dict) -> None:
     )
 
 
+def test_the_evidence_table_has_a_row_per_predictor_group(card: dict) -> None:
+    table = tables.evidence_table(card)
+    groups = card["metrics"]["evidence"]["groups"]
+    assert table["group"].to_list() == list(groups)
+    first = next(iter(groups))
+    assert table["qlike_change"][0] == pytest.approx(groups[first]["qlike_change"])
+    assert table["selected"][0] == groups[first]["selected"]
+    assert tables.evidence_table({"metrics": {}}).is_empty()
+
+
 def test_summary_table_puts_the_selected_model_first(card: dict) -> None:
     table = tables.summary_table(card, "overall", "vol")
     assert table["model"][0] == "selected"

@@ -94,7 +94,7 @@ def assemble(panel: Panel, fits: list[BlockFit], cfg: WalkForwardConfig) -> Walk
         rows = rows[labelled[rows]]
         update_level(b.train_end)
         choice, now = choose_all(
-            P, rows, y_vol, y_ret, cfg.min_select_rows, fam or None, lags=cfg.horizon - 1
+            P, rows, y_vol, y_ret, cfg.min_select_rows, fam or None, cfg.horizon - 1, b.start
         )
         sl = slice(b.start, b.end)
         for k, x in now.items():
@@ -117,6 +117,7 @@ def assemble(panel: Panel, fits: list[BlockFit], cfg: WalkForwardConfig) -> Walk
                 "evaluated": b.evaluated,
                 "selection_rows": int(rows.size),
                 "choice": choice.as_dict(),
+                "harx_groups": list(getattr(choice.vol_variants.get("harx"), "groups", ())),
                 "vol_band_q": [qv[0], qv[1]],
                 "vol_band_level": level.level,
                 "ret_band_q": [qr[0], qr[1]],
@@ -129,7 +130,7 @@ def assemble(panel: Panel, fits: list[BlockFit], cfg: WalkForwardConfig) -> Walk
     update_level(n)
     all_rows = np.arange(first, n)[labelled[first:]]
     final_choice, _ = choose_all(
-        P, all_rows, y_vol, y_ret, cfg.min_select_rows, fam, lags=cfg.horizon - 1
+        P, all_rows, y_vol, y_ret, cfg.min_select_rows, fam, cfg.horizon - 1, n
     )
     vol_models, ret_models = reported("vol", cfg), reported("ret", cfg)
     block_of = np.zeros(n, dtype=np.int64)
@@ -149,6 +150,7 @@ def assemble(panel: Panel, fits: list[BlockFit], cfg: WalkForwardConfig) -> Walk
             "date": panel.dates[sl],
             "block": block_of[sl],
             "evaluated": evaluated[sl],
+            "vix": panel.X[sl, panel.names.index("vix")],
             TARGET_VOL: y_vol[sl],
             TARGET_RETURN: y_ret[sl],
             **{f"vol_{m}": column("vol", m) for m in vol_models},

@@ -9,7 +9,7 @@ at row s trains on labelled rows i < s - gap (gap >= horizon), so every training
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -18,13 +18,16 @@ import polars as pl
 
 from volpred.data.features import FEATURES, TARGET_RETURN, TARGET_VOL, TRADING_DAYS
 from volpred.model.design import REQUIRED_FEATURES
+from volpred.model.estimators import DESIGN_COLUMNS
 
 
 @dataclass(frozen=True)
 class WalkForwardConfig:
     horizon: int = 21
     gap: int = 21
-    refit_every: int = 252
+    refit_every: int = 21
+    #: GARCH parameters are re-estimated this often (rows); the state is filtered every row.
+    garch_refit_every: int = 252
     min_train_years: float = 9.0
     selection_years: float = 4.0
     interval_level: float = 0.8
@@ -34,7 +37,7 @@ class WalkForwardConfig:
     min_feature_share: float = 0.9
     seed: int = 0
     n_jobs: int = 1  # threads over blocks; 1 is fastest on 2 cores (GIL-bound boosting)
-    use_gbm: bool = True
+    use_gbm: bool = False
 
     def __post_init__(self) -> None:
         if self.gap < self.horizon:
@@ -42,8 +45,10 @@ class WalkForwardConfig:
                 f"gap ({self.gap}) must be >= horizon ({self.horizon}): a shorter "
                 "gap trains on targets that overlap the test block"
             )
-        if self.refit_every < 1 or not 0 < self.interval_level < 1:
-            raise ValueError("refit_every must be >= 1 and interval_level in (0, 1)")
+        if self.refit_every < 1 or self.garch_refit_every < 1 or not 0 < self.interval_level < 1:
+            raise ValueError(
+                "refit_every and garch_refit_every must be >= 1 and interval_level in (0, 1)"
+            )
 
     @property
     def half_life_rows(self) -> float | None:
@@ -64,6 +69,8 @@ class WalkForwardConfig:
             "interval_half_life_years": settings.interval_half_life_years,
             "seed": int(settings.seed) % (2**32),
             "n_jobs": settings.train_jobs,
+            "garch_refit_every": settings.garch_refit_every,
+            "use_gbm": settings.use_gbm,
         }
         return cls(**(values | overrides))
 
@@ -77,6 +84,8 @@ class Panel:
     names: list[str]
     y_vol: np.ndarray
     y_ret: np.ndarray
+    #: GARCH estimates by anchor (`design.garch_params`), shared by every window of the panel.
+    garch_cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n(self) -> int:
@@ -92,7 +101,7 @@ class Panel:
 
 
 def panel_from_table(table: pl.DataFrame) -> Panel:
-    names = [c for c in FEATURES if c in table.columns]
+    names = [c for c in dict.fromkeys([*FEATURES, *DESIGN_COLUMNS]) if c in table.columns]
     missing = [c for c in REQUIRED_FEATURES if c not in names]
     if missing:
         raise ValueError(f"the table lacks required feature columns {missing}")

@@ -2,16 +2,22 @@
 out-of-sample forecasts only (rows whose targets are realised before the block starts).
 
 V: the variant with the lowest past loss (RMSE and QLIKE relative to HAR) wins, per family
-(HAR-X penalty and loss, boosting size). The served forecast is not a pick among families but
-the combination `families.VOL_ENSEMBLE` of four forecasts with different information (HAR-X:
-log RV terms and the VIX; GJR: returns and leverage; the calibrated VIX: the option market;
-HAR: RV levels, whose intercept keeps forecasts up after calm spells, when QLIKE punishes
-under-forecasts most). Its weights minimise the same past loss over the simplex and are then
-shrunk half-way to equal weights: picking the best of near-equal candidates, or estimating
-weights freely, adds more noise than it removes (the forecast combination puzzle; Smith &
-Wallis 2009, Claeskens et al. 2016), and combining model-based forecasts with implied vol is
-what beats both in the S&P 500 literature (Becker & Clements 2008). The HAR-X/GJR pair with a
-chosen weight is kept as a reported candidate.
+(HAR-X penalty, loss and predictor groups, boosting size). The served forecast is not a pick
+among families but the combination `families.VOL_ENSEMBLE` of four forecasts with different
+information (HAR-X: log RV terms, the VIX and the groups chosen; GJR: returns and leverage; the
+calibrated VIX: the option market; HAR: RV levels, whose intercept keeps forecasts up after calm
+spells, when QLIKE punishes under-forecasts most). Its weights minimise the same past loss,
+each past row weighted by its recency (half-life `VOL_ENSEMBLE.half_life`), so the weights
+follow the members' recent relative performance, and are then shrunk half-way to equal
+weights: picking the best of near-equal candidates, or estimating weights freely, adds more
+noise than it removes (the forecast combination puzzle; Smith & Wallis 2009, Claeskens et al.
+2016), and combining model-based forecasts with implied vol is what beats both in the S&P 500
+literature (Becker & Clements 2008). The HAR-X/GJR pair with a chosen weight is kept as a
+reported candidate.
+
+Rows where a forecast is missing (an input it needs was missing) are left out of every
+comparison that includes it; a return forecast that is missing falls back to the historical
+mean, as the saved model's does.
 
 R: a challenger must *prove* itself against the prior (VRP, Campbell-Thompson): five years of
 realised rows and a one-sided DM p < 0.05 (see RET_SWITCH_P for why).
@@ -35,6 +41,7 @@ from volpred.model.families import (
     Family,
     Pair,
     only,
+    renormalized,
 )
 from volpred.model.metrics import diebold_mariano, qlike_losses
 
@@ -43,8 +50,8 @@ ENSEMBLE = VOL_ENSEMBLE.name
 ENSEMBLE_POOL = VOL_ENSEMBLE.members
 #: Share of equal weights in the combination: w = s / k + (1 - s) * (in-window optimum).
 ENSEMBLE_SHRINK = VOL_ENSEMBLE.shrink
-#: Resolution of the simplex grid the in-window optimum is searched on.
-ENSEMBLE_STEP = VOL_ENSEMBLE.step
+#: Half-life (rows) of the past losses' weights in the combination.
+ENSEMBLE_HALF_LIFE = VOL_ENSEMBLE.half_life
 #: Prior choices used until enough realised out-of-sample rows exist to choose.
 DEFAULT_VOL = ENSEMBLE
 #: The R prior: the VRP forecast with Campbell-Thompson restrictions, the one predictor with
@@ -86,6 +93,7 @@ def choose(
 
     Ties (and too few rows) keep the first-listed option, so the choice is deterministic.
     """
+    rows = rows[np.all([np.isfinite(v[rows]) for v in options.values()], axis=0)]
     if rows.size < min_rows:
         return default
     scores = {k: score(y[rows], v[rows], ref[rows]) for k, v in options.items()}
@@ -127,30 +135,51 @@ def simplex_grid(k: int, step: float) -> np.ndarray:
 
 
 def ensemble_weights(
-    forecasts: np.ndarray, rows: np.ndarray, y: np.ndarray, har: np.ndarray, min_rows: int
+    forecasts: np.ndarray,
+    rows: np.ndarray,
+    y: np.ndarray,
+    har: np.ndarray,
+    min_rows: int,
+    now: int | None = None,
 ) -> np.ndarray:
-    """Combination weights for `forecasts` (k x n): the grid point with the lowest `vol_score`
-    on `rows`, shrunk by ENSEMBLE_SHRINK towards equal weights; equal weights without data.
+    """Combination weights for `forecasts` (k x n): on the simplex, minimising `vol_score` with
+    each row's loss weighted by its recency (age `now - row`, half-life ENSEMBLE_HALF_LIFE),
+    then shrunk by ENSEMBLE_SHRINK towards equal weights; equal weights without data.
 
-    Ties keep the first grid point, so the result is deterministic.
+    The optimiser (SLSQP from equal weights) is deterministic, and the simplex grid of the
+    earlier rule (`simplex_grid`) is its starting check: the better of the two is kept.
     """
+    from scipy.optimize import minimize
+
     k = forecasts.shape[0]
     equal = np.full(k, 1.0 / k)
+    rows = rows[np.all(np.isfinite(forecasts[:, rows]), axis=0) & np.isfinite(har[rows])]
     if rows.size < min_rows:
         return equal
+    age = (rows.max() + 1 if now is None else now) - rows
+    rw = 0.5 ** (age / ENSEMBLE_HALF_LIFE)
+    rw /= rw.sum()
     yr, hr, F = y[rows], har[rows], forecasts[:, rows]
-    mse_ref = np.mean((yr - hr) ** 2)
-    ql_ref = np.mean(qlike_losses(yr, hr))
-    grid = simplex_grid(k, ENSEMBLE_STEP)
-    scores = np.empty(len(grid))
-    for i in range(0, len(grid), 256):  # chunks bound the memory (grid x rows)
-        pred = grid[i : i + 256] @ F
+    mse_ref = rw @ (yr - hr) ** 2
+    ql_ref = rw @ qlike_losses(yr, hr)
+
+    def score(w: np.ndarray) -> float:
+        pred = np.maximum(w @ F, 1e-4)
         ratio = (yr / pred) ** 2
-        scores[i : i + 256] = (
-            np.mean((yr - pred) ** 2, axis=1) / mse_ref
-            + np.mean(ratio - np.log(ratio) - 1.0, axis=1) / ql_ref
-        )
-    best = grid[int(np.argmin(scores))]
+        return float(rw @ (yr - pred) ** 2 / mse_ref + rw @ (ratio - np.log(ratio) - 1) / ql_ref)
+
+    coarse = simplex_grid(k, 0.25)
+    start = coarse[int(np.argmin([score(w) for w in coarse]))]
+    res = minimize(
+        score,
+        start,
+        method="SLSQP",
+        bounds=[(0.0, 1.0)] * k,
+        constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},),
+        options={"ftol": 1e-10, "maxiter": 200},
+    )
+    best = np.clip(res.x, 0.0, 1.0) if res.success and score(res.x) <= score(start) else start
+    best = best / best.sum()
     return ENSEMBLE_SHRINK * equal + (1.0 - ENSEMBLE_SHRINK) * best
 
 
@@ -165,6 +194,7 @@ def choose_with_evidence(
 ) -> str:
     """The lowest-MSE option among those that beat `default` on `rows` with a one-sided DM
     p < p_max (Newey-West); `default` when none does (or too few rows)."""
+    rows = rows[np.all([np.isfinite(v[rows]) for v in options.values()], axis=0)]
     if rows.size < min_rows:
         return default
     yr = y[rows]
@@ -194,6 +224,7 @@ def choose_all(
     min_rows: int,
     fam: dict[str, np.ndarray] | None = None,
     lags: int = 20,
+    at: int | None = None,
 ) -> tuple[Choice, dict]:
     """Nested choice on `rows`: variant per family, the HAR-X/GJR weight, ensemble weights.
 
@@ -219,14 +250,17 @@ def choose_all(
             [forecasts.get(f"vol/{m}", P[only("vol", m).series]) for m in ENSEMBLE_POOL]
         )
 
-    ens_w = ensemble_weights(pool(past), rows, y_vol, har, min_rows)
-    now[ENSEMBLE] = ens_w @ pool({f"vol/{f}": x for f, x in now.items()})
+    ens_w = ensemble_weights(pool(past), rows, y_vol, har, min_rows, at)
+    now[ENSEMBLE] = renormalized(pool({f"vol/{f}": x for f, x in now.items()}), ens_w)
 
     ret_variants = {
         f: choose({v: P[v.series] for v in grid}, rows, y_ret, har, ret_score, grid[0], min_rows)
         for f, grid in tuned("ret", RET_COMBO, P).items()
     }
-    rnow = {f: P[v.series] for f, v in ret_variants.items()}
+    hist_mean = P[only("ret", "hist_mean").series]
+    rnow = {
+        f: np.where(np.isfinite(x := P[v.series]), x, hist_mean) for f, v in ret_variants.items()
+    }
     c, d = RET_COMBO.members
     rnow[RET_COMBO.name] = RET_COMBO.combine(rnow[c], rnow[d], RET_COMBO.default)
     rpast = {f: (fam[f"ret/{f}"] if fam is not None else x) for f, x in rnow.items()}
@@ -240,6 +274,6 @@ def choose_all(
         vol=DEFAULT_VOL,
         ret_variants=ret_variants,
         ret=ret,
-        vol_ensemble=dict(zip(ENSEMBLE_POOL, ens_w.round(6).tolist(), strict=True)),
+        vol_ensemble=dict(zip(ENSEMBLE_POOL, ens_w.tolist(), strict=True)),
     )
     return choice, families

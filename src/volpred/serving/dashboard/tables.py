@@ -73,3 +73,23 @@ def summary_table(card: Mapping[str, Any], period: str, target: str) -> pl.DataF
 def period_span(card: Mapping[str, Any], period: str) -> str:
     block = (card.get("metrics") or {}).get(period) or {}
     return f"{block.get('first', '?')} to {block.get('last', '?')}, {block.get('n', '?')} days"
+
+
+#: The evidence table's columns: what each predictor group adds out of sample.
+EVIDENCE = ["rmse_change", "dm_mse_p", "qlike_change", "dm_qlike_p", "chosen_share", "selected"]
+
+
+def evidence_table(card: Mapping[str, Any]) -> pl.DataFrame:
+    """One row per predictor group (realized measures, asymmetry, VIX dynamics, macro): HAR-X
+    with every group against without it (negative change: the group helps), its
+    Diebold-Mariano p-values, the share of blocks that chose it and whether the served model
+    uses it. Empty for a card without the table."""
+    groups = ((card.get("metrics") or {}).get("evidence") or {}).get("groups") or {}
+    return pl.DataFrame(
+        [{"group": g} | {k: e.get(k) for k in EVIDENCE} for g, e in groups.items()],
+        schema={
+            "group": pl.String,
+            **{k: pl.Float64 for k in EVIDENCE[:-1]},
+            "selected": pl.Boolean,
+        },
+    )

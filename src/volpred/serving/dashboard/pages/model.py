@@ -78,6 +78,20 @@ def by_year(card: dict[str, Any]) -> None:
         st.dataframe(tables.metric_table(card, target, metric), hide_index=True)
 
 
+def evidence(card: dict[str, Any]) -> None:
+    table = tables.evidence_table(card)
+    if table.is_empty():
+        return
+    ev = card["metrics"]["evidence"]
+    st.subheader("What each predictor group adds out of sample")
+    st.dataframe(table, hide_index=True, key="evidence")
+    st.caption(
+        f"HAR-X ({ev['variant']}) with every group against HAR-X without it, {ev['n']} "
+        "out-of-sample days; a negative change means the group helps. p: Diebold-Mariano. "
+        "chosen_share: blocks whose selected HAR-X had the group; selected: the served model's."
+    )
+
+
 ui.page_view("model")
 ui.persist("model_range", "model_period", "model_target", "model_metric_vol", "model_metric_ret")
 cfg = data.config()
@@ -116,6 +130,7 @@ if oos is not None and not oos.is_empty():
 if card is not None:
     summary(card)
     by_year(card)
+    evidence(card)
 
 if oos is not None and not oos.is_empty():
     st.subheader("Residuals")

@@ -332,16 +332,26 @@ def dashboard(
     _print({"url": settings.dashboard_url, "pid": service.pid, "log": service.log})
 
 
-@app.command()
+report_app = typer.Typer(
+    add_completion=False,
+    help="generate_report (no subcommand), or `review`: an analyst's sign-off of the draft.",
+)
+app.add_typer(report_app, name="report")
+ReportDir = Annotated[Path | None, typer.Option(help="output folder (VOLPRED_REPORT_DIR)")]
+
+
+@report_app.callback(invoke_without_command=True)
 def report(
+    ctx: typer.Context,
     data_dir: DataDir = None,
     artifacts_dir: ArtifactsDir = None,
-    report_dir: Annotated[
-        Path | None, typer.Option(help="output folder (VOLPRED_REPORT_DIR)")
-    ] = None,
+    report_dir: ReportDir = None,
     run_id: Annotated[str | None, typer.Option(help="run id printed in the report")] = None,
 ) -> None:
-    """generate_report: the served model's analysis report, reports/analysis_report.pdf."""
+    """generate_report: the served model's analysis report, reports/analysis_report.pdf (a
+    draft until reviewed: `volpred report review`)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from volpred.report import ReportError, generate_report
     from volpred.report.chart_export import BrowserMissingError, FigureExportError
     from volpred.runtime.storage import CheckpointWriteError
@@ -353,6 +363,90 @@ def report(
     except (ReportError, BrowserMissingError, FigureExportError, CheckpointWriteError) as exc:
         _fail(exc)
     _print(result.as_dict())
+
+
+@report_app.command("review")
+def report_review(
+    by: Annotated[str, typer.Option("--by", help="the reviewer's name, as printed")],
+    notes: Annotated[
+        Path,
+        typer.Option(
+            "--notes", exists=True, dir_okay=False, help="the commentary: a markdown file"
+        ),
+    ],
+    send_back: Annotated[
+        bool, typer.Option(help="send the draft back instead of signing it off")
+    ] = False,
+    run_id: Annotated[
+        str | None, typer.Option(help="refuse unless the current report is this run's")
+    ] = None,
+    report_dir: ReportDir = None,
+) -> None:
+    """Sign off the current draft: writes analysis_report.reviewed.pdf (and .html) with the
+    commentary, and records who, when and which model version in analysis_report.json."""
+    from datetime import UTC
+
+    from volpred.report.review import Review, ReviewError, review_report
+    from volpred.runtime.storage import CheckpointWriteError
+
+    _setup_logging()
+    settings = _settings(report_dir=report_dir)
+    entry = Review(
+        by=by,
+        notes=notes.read_text(encoding="utf-8"),
+        at=datetime.now(UTC),
+        decision="sent back" if send_back else "approved",
+    )
+    try:
+        result = review_report(settings, entry, run_id=run_id)
+    except (ReviewError, CheckpointWriteError) as exc:
+        _fail(exc)
+    _print(result.as_dict())
+
+
+alerts_app = typer.Typer(add_completion=False, help="The run's KPI and freshness alerts.")
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("listen")
+def alerts_listen(
+    port: Annotated[int, typer.Option(help="port (the default webhook URL's)")] = 8787,
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+) -> None:
+    """Print every webhook the alert automations send (one JSON line each) until Ctrl-C."""
+    from volpred.monitoring.listener import webhook_server
+
+    def show(body: dict[str, Any]) -> None:
+        typer.echo(json.dumps(body, ensure_ascii=False), nl=True)
+
+    server = webhook_server(show, host=host, port=port)
+    typer.echo(f"listening on http://{host}:{port}/ (VOLPRED_ALERT_WEBHOOK_URL)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@alerts_app.command("show")
+def alerts_show(
+    limit: Annotated[int, typer.Option(help="newest first")] = 20,
+    data_dir: DataDir = None,
+) -> None:
+    """The recent alerts, the last run's facts and the thresholds in force (from the record)."""
+    from volpred.monitoring import records
+    from volpred.monitoring.facts import Thresholds
+
+    settings = _settings(data_dir=data_dir)
+    last = records.recent_facts(settings, 1)
+    _print(
+        {
+            "alerts": records.recent_alerts(settings, limit),
+            "last_run": last[0] if last else None,
+            "thresholds": Thresholds.from_settings(settings).__dict__,
+        }
+    )
 
 
 @app.command()

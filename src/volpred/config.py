@@ -274,6 +274,47 @@ class Settings(BaseSettings):
         None, description="browser for kaleido's figure export; default: found on PATH"
     )
 
+    # The analysts' loop: the report's review (volpred.report.review, the review-report flow)
+    # and the run's KPI and freshness alerts (volpred.monitoring, deployments/automations.yaml).
+    review_timeout: float = Field(
+        7 * 86400,
+        ge=0,
+        description="seconds a review-report run waits for the analyst's form; then it ends "
+        "and leaves the draft as it is",
+    )
+    alert_vol_above: float = Field(
+        0.30, gt=0, description="alert when the forecast vol is above this (0.30 = 30%)"
+    )
+    alert_vol_jump: float = Field(
+        0.05,
+        gt=0,
+        description="alert when the forecast vol moved more than this since the last run "
+        "(0.05 = 5 vol points)",
+    )
+    alert_max_data_age: int = Field(
+        3,
+        ge=0,
+        description="alert when the data's last day is more than this many trading days old "
+        "(the sample source is measured against its own last day)",
+    )
+    alert_input_max_age: dict[str, int] = Field(
+        {"*": 5, "ANFCI": 10, "STLFSI4": 10, "ICSA": 10, "DCOILWTICO": 15, "CFNAI": 50},
+        description="alert when an input's newest value is older than this many trading days "
+        "on the last day (JSON object, input name -> days; '*' for inputs not named)",
+    )
+    alert_webhook_url: str = Field(
+        "http://127.0.0.1:8787/volpred-alerts",
+        description="where the automations' Custom Webhook notification block posts",
+    )
+    alert_webhook_block: str = Field(
+        "volpred-alerts", description="name of that notification block on the Prefect server"
+    )
+    alerts_dir: Path | None = Field(
+        None,
+        description="each run's facts and the alerts raised (JSON lines); default "
+        "<data_dir>/alerts, beside the data they describe",
+    )
+
     @field_validator("fill_limits", mode="after")
     @classmethod
     def _fill_limits(cls, given: dict[str, int]) -> dict[str, int]:
@@ -313,6 +354,10 @@ class Settings(BaseSettings):
     @property
     def api_url_for_dashboard(self) -> str:
         return self.dashboard_api_url or self.api_url
+
+    @property
+    def alerts_folder(self) -> Path:
+        return self.alerts_dir or self.data_dir / "alerts"
 
     @cached_property
     def raw_path(self) -> Path:

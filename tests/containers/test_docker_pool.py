@@ -19,6 +19,18 @@ ROOT = Path(__file__).resolve().parents[2]
 VOLPRED = [sys.executable, "-m", "volpred.cli"]
 
 
+def test_the_served_template_is_one_prefect_docker_accepts(settings):
+    """prefect-docker is installed with the container tools (`make setup-containers`)."""
+    from prefect_docker.worker import DockerWorker
+
+    from volpred.runtime import containers
+
+    template = containers.pool_template(settings, user="1000:1000")
+    assert set(template["job_configuration"]) == set(
+        DockerWorker.get_default_base_job_template()["job_configuration"]
+    )
+
+
 def test_a_docker_worker_runs_a_deployment_s_flow_in_a_container(image, tmp_path):
     port = free_port()
     env = (

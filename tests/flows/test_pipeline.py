@@ -131,6 +131,7 @@ def test_second_run_is_served_from_checkpoints(prefect_server, tmp_path, run_flo
         "clean_data": "Cached",
         "train_model": "Cached",
         "save_model": "Completed",  # decides each run; here: nothing to do
+        "check_alerts": "Completed",  # emits each run's facts
     }
     assert second.result()["saved"]["reason"] == "already served"
     assert second.result()["cleaned"] == first.result()["cleaned"]
@@ -195,6 +196,7 @@ def test_crash_in_train_model_resumes_from_the_cleaned_checkpoint(
         "clean_data": "Cached",
         "train_model": "Completed",
         "save_model": "Completed",
+        "check_alerts": "Completed",
     }
 
 

@@ -114,3 +114,48 @@ def test_the_approval_form_says_why_compares_and_says_what_silence_means():
     )
     assert "| vol.selected.qlike | 0.3 | 0.41235 | lower |" in text
     assert text.endswith("\n\nNo answer within 3600 s keeps the current model.")
+
+
+def test_a_run_with_a_report_says_it_is_a_draft_and_how_to_review_it():
+    from volpred.flows.summary import report_line
+
+    line = report_line({"pdf": "reports/analysis_report.pdf", "pages": 8})
+    assert "DRAFT — not reviewed" in line and "volpred report review" in line
+    assert report_line(None) == ""
+
+
+def test_the_review_form_names_the_report_and_what_silence_means():
+    from volpred.flows.summary import review_outcome, review_request
+
+    draft = {"pdf": "reports/analysis_report.pdf", "pages": 8}
+    meta = {"run_id": "r1", "model_version": "v1", "source": "sample", "synthetic": True,
+            "status": "draft", "draft": draft}  # fmt: skip
+    text = review_request(meta, 3600)
+    assert "run `r1`" in text and "`v1`" in text and "synthetic" in text
+    assert "No answer within 3600 s leaves the draft as it is." in text
+    done = review_outcome(
+        {"status": "reviewed", "review": {"by": "A", "at": "t", "notes": "**ok**"},
+         "model_version": "v1", "run_id": "r1", "pdf": "x.pdf", "metadata": "m.json"}
+    )  # fmt: skip
+    assert done.startswith("# Report reviewed") and "**ok**" in done and "`x.pdf`" in done
+    assert "left as a draft" in review_outcome({"status": "draft", "message": "no answer"})
+
+
+def test_the_alerts_artifact_shows_values_thresholds_and_what_fired():
+    from volpred.flows.summary import alerts_markdown
+
+    facts = {
+        "vol": 0.32, "vol_lo": 0.25, "vol_hi": 0.41, "vix": 28.0, "vol_minus_vix": 4.0,
+        "vol_change": 0.061, "data_age_days": 0, "data_last_date": "2026-01-12",
+        "as_of": "2026-01-12", "stale_inputs": [], "forecast_date": "2026-01-12",
+        "model_version": "v1",
+        "thresholds": {"vol_above": 0.3, "vol_jump": 0.05, "max_data_age": 3,
+                       "input_max_age": {"*": 5}},
+    }  # fmt: skip
+    alerts = [{"kind": "forecast-vol-high", "message": "above"}]
+    text = alerts_markdown(facts, alerts)
+    assert "| forecast vol | 32.0% | above 30.0% | **yes** |" in text
+    assert "| change since the last run | +6.1 points | more than 5.0 points | **yes** |" in text
+    assert "VIX 28.00, forecast minus VIX +4.00 points" in text
+    assert "- **forecast-vol-high**: above" in text
+    assert "No alert raised." in alerts_markdown(facts | {"vol_change": None}, [])

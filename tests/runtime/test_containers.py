@@ -36,12 +36,6 @@ def test_the_served_template_mounts_the_host_folders_at_their_own_paths(settings
     assert env["PREFECT_HOME"] == "/tmp/prefect"
     assert "PREFECT_API_URL" not in env  # host network: the worker's own address works
     assert props["container_create_kwargs"]["default"] == {"user": "1000:1000"}
-    # Still a template prefect-docker accepts.
-    from prefect_docker.worker import DockerWorker
-
-    assert set(template["job_configuration"]) == set(
-        DockerWorker.get_default_base_job_template()["job_configuration"]
-    )
 
 
 def test_on_a_bridge_network_runs_reach_the_server_through_the_host_gateway(settings):

@@ -1,8 +1,8 @@
 """The volpred pipeline as one Prefect flow; it reads like the specification's DAG.
 
 Only the wiring is here: the tasks and their checkpoints are in `tasks`, the analyst's pause in
-`approval`, what the run shows in the UI in `summary`, and the promotion rule in
-`volpred.model.promotion`.
+`approval`, the run's facts and alerts as Prefect events in `alerts`, what the run shows in the
+UI in `summary`, and the promotion rule in `volpred.model.promotion`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from volpred.config import ServiceName, Settings, SourceName
-from volpred.flows import approval, summary
+from volpred.flows import alerts, approval, summary
 from volpred.flows.tasks import (
     checkpointed,
     clean_data,
@@ -60,7 +60,11 @@ def publish(
     )
 
 
-@flow(name="volpred-pipeline")
+@flow(
+    name="volpred-pipeline",
+    on_failure=[alerts.record_failure],
+    on_crashed=[alerts.record_failure],
+)
 def volpred_pipeline(
     source: SourceName | None = None,
     csv_path: Path | None = None,
@@ -106,6 +110,7 @@ def volpred_pipeline(
         trained = checkpointed(train_model, settings, refresh, cleaned)
         decision = approval.review(settings, require_approval)
         saved = stored(save_model, settings)(settings, trained, decision)
+    checked = alerts.check_alerts(settings, saved)  # facts and alerts as Prefect events
     api = dashboard = analysis = None
     if "api" in settings.services:
         api = stored(run_flask_api, settings)(settings, saved)
@@ -123,6 +128,7 @@ def volpred_pipeline(
         "api": api,
         "dashboard": dashboard,
         "report": analysis,
+        "alerts": checked,
     }
 
 

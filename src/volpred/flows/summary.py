@@ -101,6 +101,7 @@ def run_summary(
         + inputs_line(raw)
         + f"- model: version `{saved.get('version')}` ({saved.get('reason')})\n"
         + forecast_line(served)
+        + report_line(analysis)
         + "".join(links(api, dashboard, analysis))
     )
 
@@ -122,3 +123,90 @@ def approval_request(decision: PromotionDecision, timeout_s: float) -> str:
         + comparison_table(decision.rows)
         + f"\n\nNo answer within {timeout_s:.0f} s keeps the current model."
     )
+
+
+# ----------------------------------------------------------------------------- the analysts' loop
+
+
+def report_line(analysis: dict[str, Any] | None) -> str:
+    """The report's review status for the run summary: a new report is a draft."""
+    if not analysis:
+        return ""
+    return (
+        "- report status: **DRAFT — not reviewed**. Review it with the `review-report/review` "
+        "deployment (Deployments -> review -> Run, then the form) or "
+        "`volpred report review --by NAME --notes FILE`\n"
+    )
+
+
+def review_request(meta: dict[str, Any], timeout_s: float) -> str:
+    """The review form's description: which report, where it is, and what silence means."""
+    draft = meta.get("draft") or {}
+    status = meta.get("status", "draft")
+    return (
+        f"**Review the analysis report of run `{meta.get('run_id')}`** (model version "
+        f"`{meta.get('model_version')}`, source `{meta.get('source')}`"
+        + (", synthetic sample data" if meta.get("synthetic") else "")
+        + f"; now {status}).\n\n"
+        f"Draft: `{draft.get('pdf')}` ({draft.get('pages')} pages), HTML `{draft.get('html')}`.\n\n"
+        "Give your name, your commentary (markdown: it is printed in the report's "
+        '"Analyst\'s commentary" section) and approve, or send it back.\n\n'
+        f"No answer within {timeout_s:.0f} s leaves the draft as it is."
+    )
+
+
+def review_outcome(result: dict[str, Any]) -> str:
+    """The review run's artifact: what happened to the report."""
+    review = result.get("review") or {}
+    if result.get("status") == "reviewed":
+        head = f"# Report reviewed\n\nSigned off by **{review.get('by')}** at {review.get('at')}"
+    elif result.get("status") == "sent back":
+        head = f"# Report sent back\n\nSent back by **{review.get('by')}** at {review.get('at')}"
+    else:
+        return f"# Report left as a draft\n\n{result.get('message', '')}\n"
+    return (
+        f"{head}, model version `{result.get('model_version')}`, run `{result.get('run_id')}`.\n\n"
+        + (f"- reviewed PDF: `{result['pdf']}`\n" if result.get("pdf") else "")
+        + f"- metadata: `{result.get('metadata')}`\n\n"
+        + "## Commentary\n\n"
+        + str(review.get("notes", ""))
+    )
+
+
+def alerts_markdown(facts: dict[str, Any], alerts: list[dict[str, Any]]) -> str:
+    """The run's KPI and freshness checks: the facts, the thresholds in force, what fired."""
+    t = facts["thresholds"]
+    vix = facts.get("vix")
+    gap = facts.get("vol_minus_vix")
+    change = facts.get("vol_change")
+    lines = [
+        "# volpred alerts\n",
+        "| check | value | threshold | alert |",
+        "|---|---|---|---|",
+        f"| forecast vol | {pct(facts['vol'])}% | above {pct(t['vol_above'])}% | "
+        f"{'**yes**' if facts['vol'] > t['vol_above'] else 'no'} |",
+        "| change since the last run | "
+        + ("first run" if change is None else f"{100 * change:+.1f} points")
+        + f" | more than {100 * t['vol_jump']:.1f} points | "
+        + ("**yes**" if change is not None and abs(change) > t["vol_jump"] else "no")
+        + " |",
+        f"| data age | {facts.get('data_age_days')} trading days ({facts.get('data_last_date')} "
+        f"to {facts.get('as_of')}) | more than {t['max_data_age']} | "
+        + ("**yes**" if (facts.get("data_age_days") or 0) > t["max_data_age"] else "no")
+        + " |",
+        f"| stale inputs | {', '.join(facts.get('stale_inputs') or []) or 'none'} | "
+        f"{', '.join(f'{k} {v}' for k, v in t['input_max_age'].items())} trading days | "
+        + ("**yes**" if facts.get("stale_inputs") else "no")
+        + " |",
+        "",
+        f"Forecast as of {facts['forecast_date']}: vol {pct(facts['vol'])}% "
+        f"(band {pct(facts['vol_lo'])}-{pct(facts['vol_hi'])}%)"
+        + ("" if vix is None else f", VIX {vix:.2f}, forecast minus VIX {gap:+.2f} points")
+        + f"; model `{facts['model_version']}`.",
+        "",
+    ]
+    if alerts:
+        lines += ["## Raised", ""] + [f"- **{a['kind']}**: {a['message']}" for a in alerts]
+    else:
+        lines.append("No alert raised.")
+    return "\n".join(lines) + "\n"

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from volpred.config import Settings
-from volpred.report import chart_export
+from volpred.report import chart_export, review
 from volpred.report import figures as report_figures
 from volpred.report.context import build_context
 from volpred.report.inputs import ReportError, load_inputs
@@ -65,6 +65,7 @@ class ReportResult:
     run_id: str
     synthetic: bool
     warnings: list[str] = field(default_factory=list)
+    metadata_path: Path | None = None  # analysis_report.json: draft or reviewed, by whom
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -77,6 +78,7 @@ class ReportResult:
             "model_version": self.model_version,
             "run_id": self.run_id,
             "synthetic": self.synthetic,
+            "metadata": str(self.metadata_path) if self.metadata_path else None,
         }
 
 
@@ -147,12 +149,28 @@ def generate_report(settings: Settings, *, run_id: str | None = None) -> ReportR
     figure_paths = {name: report_dir / FIGURES_DIR / f"{name}.{ext}" for name in names}
     html_path, pdf_path = report_dir / HTML_NAME, report_dir / PDF_NAME
     (report_dir / FIGURES_DIR).mkdir(parents=True, exist_ok=True)
+    previous = review.read_metadata(report_dir)
     # One checkpoint: the figures, the HTML and the PDF are replaced together or not at all.
     with staged_writes() as stage:
         for name, data in zip(names, images, strict=True):
             stage(figure_paths[name], _bytes(data))
         stage(html_path, _bytes(html.encode("utf-8")))
         stage(pdf_path, _bytes(pdf.data))
+        # A draft, with what its review re-renders from (volpred.report.review).
+        stage(report_dir / review.CONTEXT_NAME, _bytes(review.context_json(context)))
+        draft = review.draft_metadata(
+            run_id=run_id,
+            model_version=inputs.version,
+            generated_at=now,
+            synthetic=inputs.synthetic,
+            source=str(inputs.card.data.source),
+            pdf_path=pdf_path,
+            html_path=html_path,
+            pages=pdf.pages,
+            pdf_sha256=review.sha256_bytes(pdf.data),
+        )
+        stage(report_dir / review.METADATA_NAME, _bytes(draft))
+    review.archive_reviewed(report_dir, previous, run_id)
     for name, path in figure_paths.items():
         log.info("generate_report: figure %s -> %s", name, path)
     write_s = time.perf_counter() - t_write
@@ -178,6 +196,7 @@ def generate_report(settings: Settings, *, run_id: str | None = None) -> ReportR
         run_id=run_id,
         synthetic=inputs.synthetic,
         warnings=[f.text for f in context["warnings"]],
+        metadata_path=report_dir / review.METADATA_NAME,
     )
     log.info(
         "generate_report: end: %s (%d pages), %s; model %s; %s",

@@ -57,7 +57,9 @@ def render_html(
     figures = {
         name: fig | {"src": figure_sources[name]} for name, fig in context["figures"].items()
     }
-    return env.get_template(TEMPLATE).render(**(context | {"figures": figures, "css": css}))
+    # `review` (the analyst's sign-off, volpred.report.review): absent means a draft.
+    extra = {"figures": figures, "css": css, "review": context.get("review")}
+    return env.get_template(TEMPLATE).render(**(context | extra))
 
 
 def import_weasyprint() -> Any:

@@ -182,7 +182,7 @@ def pool_template(
     # The container's user may be any host user: its Prefect home and pid files go to the
     # container's own /tmp, never to a folder the worker's environment names on the host.
     env["PREFECT_HOME"] = "/tmp/prefect"  # noqa: S108  # nosec B108 - the container's /tmp
-    env["VOLPRED_RUN_DIR"] = "/tmp/volpred-run"  # noqa: S108  # nosec B108
+    env["VOLPRED_RUN_DIR"] = "/tmp/volpred-run"  # noqa: S108  # nosec B108 - the container's /tmp
     if settings.docker_network_mode != "host":
         env["PREFECT_API_URL"] = f"http://host.containers.internal:{settings.prefect_port}/api"
     props["env"]["default"] = env

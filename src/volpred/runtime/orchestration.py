@@ -96,7 +96,8 @@ def ensure_server(settings: Settings) -> processes.Service | None:
 
 
 def serve(settings: Settings) -> dict[str, str]:
-    """Start (or reuse) the server, create/refresh the pool, deploy, start one worker."""
+    """Start (or reuse) the server, create/refresh the pool, deploy, apply the alert
+    automations (`volpred.runtime.automations`), start one worker."""
     env = prefect_env(settings)
     server = ensure_server(settings)
     server_pid = str(server.pid) if server else "(started elsewhere)"
@@ -113,7 +114,8 @@ def serve(settings: Settings) -> dict[str, str]:
         ),
         env,
     )
-    _run(_prefect("--no-prompt", "deploy", "--name", "daily"), env)
+    _run(_prefect("--no-prompt", "deploy", "--name", "daily", "--name", "review"), env)
+    applied = _apply_automations(settings)
     worker = processes.start(
         settings.run_dir,
         "prefect-worker",
@@ -130,7 +132,19 @@ def serve(settings: Settings) -> dict[str, str]:
         "pool": settings.work_pool,
         "server_pid": server_pid,
         "worker_pid": str(worker.pid),
+        "automations": ", ".join(f"{a['name']} ({a['action']})" for a in applied),
+        "alert_webhook": settings.alert_webhook_url,
     }
+
+
+def _apply_automations(settings: Settings) -> list[dict[str, str]]:
+    """deployments/automations.yaml and its webhook block, on the local server."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from volpred.runtime.automations import apply_automations
+
+    with temporary_settings(updates={PREFECT_API_URL: api_url(settings)}):
+        return apply_automations(settings)
 
 
 def stop_all(settings: Settings) -> list[str]:

@@ -276,7 +276,11 @@ def test_every_endpoint_is_either_protected_or_deliberately_public(app):
     assert set(protection) == endpoints
     protected = {endpoint_label(e) for e, needs_key in protection.items() if needs_key}
     public = {endpoint_label(e) for e, needs_key in protection.items() if not needs_key}
-    assert protected == {"predict", "plot", "history", "oos", "model", "data_quality"}
+    assert protected == {"predict", "plot", "history", "oos", "model", "data_quality"} | {
+        "report",
+        "report_pdf",
+        "alerts",
+    }
     assert public == {"health", "ready", "openapi", "docs", "metrics"}
 
 

@@ -9,7 +9,7 @@ import orjson
 from flask import Flask
 
 from volpred.config import Settings
-from volpred.serving.api import access, auth, errors, openapi
+from volpred.serving.api import access, analyst, auth, errors, openapi
 from volpred.serving.api.routes import Pages, bp
 from volpred.serving.api.snapshot import Served
 
@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, served: Served | None = None) -
     app.extensions["volpred"] = served
     app.extensions["volpred.settings"] = settings
     app.register_blueprint(bp)
+    app.register_blueprint(analyst.bp)  # report review status, alerts
     errors.install(app)
     access.install(app)
     key = settings.api_key.get_secret_value().encode() if settings.api_key else None

@@ -1,8 +1,8 @@
 """The Streamlit entry: `streamlit run src/volpred/dashboard/app.py`.
 
-Four pages (Forecast, Market history, Model, Data) under `st.navigation`; the sidebar says
-which API the dashboard calls and which model it serves. Settings come from `VOLPRED_*` env
-(`VOLPRED_DASHBOARD_API_URL`, `VOLPRED_API_KEY`, `VOLPRED_DASHBOARD_API_TIMEOUT`).
+Five pages (Forecast, Market history, Model, Data, Report and alerts) under `st.navigation`;
+the sidebar says which API the dashboard calls and which model it serves. Settings come from
+`VOLPRED_*` env (`VOLPRED_DASHBOARD_API_URL`, `VOLPRED_API_KEY`, `VOLPRED_DASHBOARD_API_TIMEOUT`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ PAGES = {
     "history": ("Market history", ":material/show_chart:"),
     "model": ("Model", ":material/science:"),
     "data": ("Data", ":material/database:"),
+    "review": ("Report and alerts", ":material/notifications:"),
 }
 
 events.configure(Settings().log_level)

@@ -213,3 +213,33 @@ class ApiClient:
 
     def data_quality(self) -> dict[str, Any]:
         return self._request("GET", "/data-quality")
+
+    # ------------------------------------------------------------------ the analysts' loop
+    def report_status(self) -> dict[str, Any] | None:
+        """`/report`: the current report's review status; None when none was written yet."""
+        try:
+            return self._request("GET", "/report")
+        except ApiRequestError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def report_pdf(self, which: str = "current") -> bytes:
+        """The current report's PDF (the reviewed copy once signed off) as bytes."""
+        url = f"{self.base_url}/report/pdf"
+        try:
+            response = self.session.get(url, params={"which": which}, timeout=self.config.timeout)
+        except requests.RequestException as exc:
+            raise ApiUnavailable(
+                f"The API at {self.base_url} did not send the PDF ({exc})"
+            ) from exc
+        if not response.ok:
+            raise ApiRequestError(
+                f"The API at {self.base_url} has no {which} PDF ({response.status_code})",
+                response.status_code,
+            )
+        return response.content
+
+    def alerts(self, limit: int = 20) -> dict[str, Any]:
+        """`/alerts`: recent alerts, the last run's facts, the thresholds in force."""
+        return self._request("GET", "/alerts", params={"limit": limit})

@@ -92,7 +92,27 @@ def data_quality(cfg: ApiConfig) -> dict[str, Any]:
     return client(cfg).data_quality()
 
 
+@st.cache_data(ttl=READY_TTL, show_spinner=False)
+def report_status(cfg: ApiConfig) -> dict[str, Any] | None:
+    """The current report's review status (asked often: an analyst may have just signed off)."""
+    return client(cfg).report_status()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def report_pdf(cfg: ApiConfig, run_id: str | None, status: str | None) -> bytes:
+    """The current PDF; keyed by the report's run and status, so a sign-off is never answered
+    with the draft from cache."""
+    return client(cfg).report_pdf()
+
+
+@st.cache_data(ttl=READY_TTL, show_spinner=False)
+def alerts(cfg: ApiConfig) -> dict[str, Any]:
+    return client(cfg).alerts()
+
+
 def clear() -> None:
     """Forget every cached answer (the sidebar's Refresh button)."""
     for fn in (ready, model_card, _predict, history, oos, data_quality):
+        fn.clear()
+    for fn in (report_status, report_pdf, alerts):  # the analysts' loop
         fn.clear()

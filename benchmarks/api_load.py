@@ -124,6 +124,8 @@ def main() -> int:
     try:
         status = start_api(settings)
     except Exception as exc:  # noqa: BLE001 - explain and stop
+        stop_api(settings)  # a server that started without a model to serve
+        shutil.rmtree(work, ignore_errors=True)
         print(f"could not start the API ({exc}); run `make run` first", file=sys.stderr)
         return 2
     print(

@@ -202,3 +202,24 @@ def test_combination_weights_follow_recent_relative_performance():
     assert w.sum() == pytest.approx(1.0) and np.all(w >= 0)
     assert w[1] > w[0]
     assert np.all(ensemble_weights(np.vstack([y, y]), np.arange(50), y, har, 100) == 0.5)
+
+
+def test_blocks_fitted_on_threads_run_in_the_callers_context(panel_small, monkeypatch):
+    """A Prefect task run is a context variable: what a block's fit logs from the pool's
+    threads must still belong to the caller's run."""
+    import contextvars
+
+    from volpred.model.walkforward import assembly
+
+    run = contextvars.ContextVar("run", default=None)
+    seen = []
+    original = assembly.fit_block
+
+    def fit_block(*args, **kwargs):
+        seen.append(run.get())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(assembly, "fit_block", fit_block)
+    run.set("task-run-1")
+    assembly.run_walkforward(panel_small, small_config(n_jobs=2, selection_years=1.0))
+    assert len(seen) > 2 and set(seen) == {"task-run-1"}

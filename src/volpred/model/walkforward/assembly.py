@@ -11,6 +11,7 @@ changes that make past residuals unrepresentative.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -178,6 +179,12 @@ def run_walkforward(panel: Panel, cfg: WalkForwardConfig) -> WalkForwardResult:
     if jobs == 1:
         fits = [fit_block(panel, b, cfg) for b in blocks]
     else:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            fits = list(pool.map(lambda b: fit_block(panel, b, cfg), blocks))
+        # Each block runs in a copy of the caller's context, so that what a fit logs from the
+        # pool's threads goes where the caller's logs go (a Prefect task run's log, say).
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="volpred-fit") as pool:
+            runs = [
+                pool.submit(contextvars.copy_context().run, fit_block, panel, b, cfg)
+                for b in blocks
+            ]
+            fits = [run.result() for run in runs]
     return assemble(panel, fits, cfg)

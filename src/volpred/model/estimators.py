@@ -1,11 +1,12 @@
 """The candidate families' estimators: designs, fits and forecasts as plain numpy functions.
 
 V candidates
-- HAR-X: ridge (standardised, scikit-learn Pipeline) of log(forward variance / VIX^2) on log
-  RV terms (daily, weekly, monthly, quarterly), log VIX^2, log range vols (Parkinson,
-  Garman-Klass), the VRP as the log ratio VIX^2 / RV21^2, term spread and the last day's /
-  month's return (leverage). Logs make the model multiplicative: a crisis scales every input
-  up and the forecast with it, where a level model extrapolates poorly; the VIX offset makes
+- HAR-X: standardised ridge of log(forward variance / VIX^2) on log RV terms (daily, weekly,
+  monthly, quarterly), log VIX^2, log range vols (Parkinson, Garman-Klass), the VRP as the log
+  ratio VIX^2 / RV21^2, term spread and the last day's / month's return (leverage), plus the
+  predictor groups a variant adds (`TERM_GROUPS`). Logs make the model multiplicative: a crisis
+  scales every input up and the forecast with it, where a level model extrapolates poorly; the
+  VIX offset makes
   the shrinkage pull towards "the VIX with a constant premium" instead of towards the mean.
   Loss / back-transform (a hyperparameter, the HAR-X `kind`): "vol" and "var" are the ridge on
   log variance with Duan's smearing unbiased for the vol (mean(exp(res / 2)): what RMSE
@@ -21,7 +22,8 @@ back to the historical mean): VRP (level, monthly variance units) regression, a 
 shrunk ridge on the same terms plus the VRP, drawdown and the 10y yield, and gradient boosting.
 
 The fitted state of the linear models is exported to plain numpy (`coef`, `intercept`) so the
-saved model predicts with one dot product; the Pipeline is only the fitting tool. The families
+saved model predicts with one dot product; the ridge is solved in closed form, the Gamma GLM by
+a scikit-learn Pipeline. The families
 and their hyperparameter grids are in `families`.
 """
 
@@ -248,15 +250,6 @@ def vix_log_ratio(vix: np.ndarray, y_vol: np.ndarray) -> np.ndarray:
     itself under-forecasts exactly when volatility explodes, as in 2008).
     """
     return log_var(y_vol) - log_var(vix / 100.0)
-
-
-def fit_harx_ridge(
-    D: np.ndarray, vix: np.ndarray, y_vol: np.ndarray, lam: float
-) -> tuple[dict[str, Any], np.ndarray]:
-    """The ridge on log(forward var / VIX^2) and its residuals (for the smearing)."""
-    target = vix_log_ratio(vix, y_vol)
-    ridge = fit_ridge(D, target, lam)
-    return ridge, target - linear(D, ridge)
 
 
 def smear(resid: np.ndarray, kind: str) -> float:

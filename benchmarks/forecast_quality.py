@@ -1,7 +1,7 @@
 """Walk-forward forecast quality: every model and benchmark, both targets, overall and recent.
 
     python benchmarks/forecast_quality.py --data PATH [--realized FILE] [--macro-dir DIR]
-                                          [--since 2010] [--refit-every 21] [--jobs 2]
+                                          [--since 2010] [--refit-every 21] [--jobs 1]
                                           [--json metrics.json]
 
 PATH is a raw market CSV in the canonical schema (e.g. the shared 1990-2018 file), FILE a daily

@@ -225,7 +225,7 @@ class Settings(BaseSettings):
     interval_half_life_years: float | None = Field(
         3, description="recency weighting of the band's residuals (None: equal weights)"
     )
-    train_jobs: int = Field(2, ge=1, description="threads for the walk-forward's blocks")
+    train_jobs: int = Field(1, ge=1, description="threads for the walk-forward's blocks")
     approval_timeout: float = Field(
         3600, ge=0, description="seconds a paused run waits for an analyst, then keeps the model"
     )

@@ -7,7 +7,7 @@ hyperparameters. Saving (skops file, model card, versions) is the caller's job.
 Walk-forward settings are read from `settings` when present, else defaults:
 refit_every=21 (monthly), garch_refit_every=252, min_train_years=9 (OOS from the 10th year),
 selection_years=4 (burn-in used only to choose models before the first OOS block),
-wf_gap=horizon, interval_level=0.8, interval_half_life_years=3, train_jobs=2. The served V
+wf_gap=horizon, interval_level=0.8, interval_half_life_years=3, train_jobs=1. The served V
 forecast is an ensemble of HAR-X, GJR, the calibrated VIX and HAR (see
 `volpred.model.walkforward`); its band level adapts to realised misses.
 """

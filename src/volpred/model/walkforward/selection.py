@@ -80,6 +80,11 @@ def ret_score(y: np.ndarray, pred: np.ndarray, ref: np.ndarray) -> float:
     return float(np.mean((y - pred) ** 2))
 
 
+def compared_rows(rows: np.ndarray, options: dict[Any, np.ndarray]) -> np.ndarray:
+    """The rows on which every option has a forecast: a comparison is on common rows only."""
+    return rows[np.all([np.isfinite(v[rows]) for v in options.values()], axis=0)]
+
+
 def choose(
     options: dict[K, np.ndarray],
     rows: np.ndarray,
@@ -93,7 +98,7 @@ def choose(
 
     Ties (and too few rows) keep the first-listed option, so the choice is deterministic.
     """
-    rows = rows[np.all([np.isfinite(v[rows]) for v in options.values()], axis=0)]
+    rows = compared_rows(rows, options)
     if rows.size < min_rows:
         return default
     scores = {k: score(y[rows], v[rows], ref[rows]) for k, v in options.items()}
@@ -194,7 +199,7 @@ def choose_with_evidence(
 ) -> str:
     """The lowest-MSE option among those that beat `default` on `rows` with a one-sided DM
     p < p_max (Newey-West); `default` when none does (or too few rows)."""
-    rows = rows[np.all([np.isfinite(v[rows]) for v in options.values()], axis=0)]
+    rows = compared_rows(rows, options)
     if rows.size < min_rows:
         return default
     yr = y[rows]
